@@ -1,0 +1,1 @@
+"""Seedchain consensus rules (pure functions; see docs/protocol.md)."""

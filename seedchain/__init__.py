@@ -1,0 +1,1 @@
+"""The ``seedchain`` command line: one entry point that dispatches to each part."""

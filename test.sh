@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up (or update) .venv and run every check: ruff, mypy --strict, import contracts, pytest.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/setup-venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff"
+ruff check .
+echo "== mypy --strict"
+mypy --strict consensus mining
+echo "== import contracts"
+lint-imports
+echo "== pytest"
+pytest -n 2 "$@"
