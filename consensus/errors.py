@@ -13,6 +13,10 @@ class ConsensusError(Exception):
     """Base of every consensus rule violation."""
 
     code = "consensus_error"
+    # True: the object itself breaks the rule, so a block hash that fails it may be marked
+    # invalid for good. False: the failure may lie in how the object reached us (a body that
+    # does not match its header, a clock that is behind) and must not mark the header invalid.
+    permanent = True
 
 
 # --- encoding -------------------------------------------------------------------------------
@@ -145,10 +149,23 @@ class TimestampTooOld(InvalidHeader):
 
 class TimestampTooNew(InvalidHeader):
     code = "timestamp_too_new"
+    permanent = False
 
 
 class BadBlockVersion(InvalidHeader):
     code = "bad_block_version"
+
+
+class BadPrevBlock(InvalidHeader):
+    """The block builds on a block that is known to be invalid."""
+
+    code = "bad_prev_block"
+
+
+class KnownInvalidBlock(InvalidBlock):
+    """The block was already found invalid; it is never validated again."""
+
+    code = "known_invalid_block"
 
 
 class BlockTooLarge(InvalidBlock):
@@ -168,7 +185,11 @@ class MultipleCoinbases(InvalidBlock):
 
 
 class BadMerkleRoot(InvalidBlock):
+    """The transactions do not hash to the header's merkle root: the body is not the one the
+    header commits to, so only the body (and its sender) is at fault."""
+
     code = "bad_merkle_root"
+    permanent = False
 
 
 class BlockMutated(InvalidBlock):
@@ -178,6 +199,7 @@ class BlockMutated(InvalidBlock):
     """
 
     code = "block_mutated"
+    permanent = False
 
 
 class BadCoinbaseHeight(InvalidBlock):
@@ -198,13 +220,7 @@ class DoubleSpendInBlock(InvalidBlock):
     code = "double_spend_in_block"
 
 
-class BlockTransactionInvalid(InvalidBlock):
-    """A transaction in the block breaks a transaction rule; ``__cause__`` says which."""
-
-    code = "block_transaction_invalid"
-
-
 class DuplicateTransaction(InvalidBlock):
-    """A transaction whose txid matches an unspent output's creator (BIP 30)."""
+    """The same transaction appears twice in a block's list."""
 
     code = "duplicate_transaction"
