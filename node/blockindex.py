@@ -1,0 +1,110 @@
+"""The in-memory block index: one ``ChainEntry`` per known header, with cumulative work,
+status flags and the links the chain needs to choose and walk branches.
+
+May import consensus and stdlib. Pure bookkeeping: storage and validation live in node.chain.
+"""
+
+from __future__ import annotations
+
+from enum import IntFlag
+
+from consensus.block import BlockHeader
+from consensus.block_rules import median_time
+from consensus.pow import block_work
+
+
+class BlockStatus(IntFlag):
+    HEADER_VALID = 0
+    HAVE_DATA = 1  # the body is stored and passed sanity and contextual checks
+    VALID = 2  # connected at least once: every rule including signatures passed
+    FAILED = 4  # breaks a rule: never validated again
+    FAILED_CHILD = 8  # descends from a FAILED block
+
+    @property
+    def failed(self) -> bool:
+        return bool(self & (BlockStatus.FAILED | BlockStatus.FAILED_CHILD))
+
+
+class ChainEntry:
+    """A header's place in the block tree. Satisfies ``consensus.block_rules.ParentInfo``."""
+
+    __slots__ = (
+        "chainwork",
+        "children",
+        "hash",
+        "have_chain_data",
+        "header",
+        "height",
+        "median_time_past",
+        "parent",
+        "seq",
+        "status",
+    )
+
+    def __init__(self, header: BlockHeader, parent: ChainEntry | None, status: BlockStatus, seq: int) -> None:
+        self.header = header
+        self.hash = header.hash
+        self.parent = parent
+        self.height = 0 if parent is None else parent.height + 1
+        self.chainwork = block_work(header.bits) + (0 if parent is None else parent.chainwork)
+        self.status = status
+        self.seq = seq  # order in which block data arrived: first seen wins ties
+        self.children: list[ChainEntry] = []
+        self.have_chain_data = False  # this and every ancestor have data
+        times = [header.time]
+        walker = parent
+        while walker is not None and len(times) < 11:
+            times.append(walker.header.time)
+            walker = walker.parent
+        self.median_time_past = median_time(times)
+        if parent is not None:
+            parent.children.append(self)
+
+    @property
+    def time(self) -> int:
+        return self.header.time
+
+    @property
+    def hash_hex(self) -> str:
+        return self.hash[::-1].hex()
+
+    def ancestor(self, height: int) -> ChainEntry:
+        """The ancestor at ``height`` (``self`` when equal); walks parent links."""
+        if not 0 <= height <= self.height:
+            raise ValueError(f"no ancestor at height {height} of a block at {self.height}")
+        walker = self
+        while walker.height > height:
+            assert walker.parent is not None
+            walker = walker.parent
+        return walker
+
+    def descendants(self) -> list[ChainEntry]:
+        found: list[ChainEntry] = []
+        stack = list(self.children)
+        while stack:
+            entry = stack.pop()
+            found.append(entry)
+            stack.extend(entry.children)
+        return found
+
+    def __repr__(self) -> str:
+        return f"ChainEntry(height={self.height}, hash={self.hash_hex}, status={self.status!r})"
+
+
+def find_fork(a: ChainEntry, b: ChainEntry) -> ChainEntry:
+    """The last common ancestor of two entries."""
+    if a.height > b.height:
+        a = a.ancestor(b.height)
+    elif b.height > a.height:
+        b = b.ancestor(a.height)
+    while a is not b:
+        assert a.parent is not None and b.parent is not None, "entries from different trees"
+        a, b = a.parent, b.parent
+    return a
+
+
+def better(candidate: ChainEntry, than: ChainEntry) -> bool:
+    """Most work wins; at equal work the block whose data arrived first wins."""
+    if candidate.chainwork != than.chainwork:
+        return candidate.chainwork > than.chainwork
+    return candidate.seq < than.seq

@@ -1,0 +1,391 @@
+"""Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
+
+May import consensus, node.storage, node.coins, node.blockindex and stdlib. Synchronous and
+single-threaded by design: the node runs it on one worker thread. Each block is connected or
+disconnected in one SQLite transaction (the UTXO changes, the undo data and the new tip
+together), so a crash at any instant leaves the last complete tip; reorgs of any depth are a
+sequence of such steps, resumed on the next start if interrupted.
+
+Validation order for a block: header (proof of work, parent, difficulty, time) -> body sanity
+(merkle root first) -> contextual (coinbase height, finality) -> stored -> connected when its
+branch has the most work (inputs, amounts, signatures). A permanent rule failure marks the block
+and its descendants failed for good; a body that does not match its header (bad merkle root,
+CVE-2012-2459 mutation) is refused without marking the header.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consensus.block import Block, BlockHeader
+from consensus.block_rules import (
+    check_block_contextual,
+    check_block_sanity,
+    check_header_contextual,
+    check_header_sanity,
+)
+from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
+from consensus.params import ChainParams
+from consensus.signing import verify_batch
+from consensus.utxo import CoinsOverlay, Verifier, connect_block, undo_block
+from node.blockindex import BlockStatus, ChainEntry, better, find_fork
+from node.coins import CoinCache, utxo_set_hash
+from node.orphans import OrphanBlocks
+from node.storage import ChainStore, StorageError
+
+ChainListener = Callable[["ChainUpdate"], None]
+
+
+class UnknownParent(Exception):
+    """A header or block whose parent we have not seen (not a rule violation)."""
+
+
+@dataclass
+class ChainUpdate:
+    """What one activation changed: blocks disconnected (newest first) and connected (oldest
+    first), each with its height. Listeners (mempool, relay, indexes) get it after the fact."""
+
+    disconnected: list[tuple[Block, int]] = field(default_factory=list)
+    connected: list[tuple[Block, int]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.disconnected or self.connected)
+
+
+@dataclass
+class AcceptResult:
+    """``status`` is one of: ``connected`` (now on the active chain), ``stored`` (valid so far,
+    on a branch with less work), ``orphan`` (parent unknown, held), ``duplicate``."""
+
+    status: str
+    entry: ChainEntry | None = None
+    also_accepted: list[Block] = field(default_factory=list)
+
+
+class ChainState:
+    def __init__(
+        self,
+        store: ChainStore,
+        params: ChainParams,
+        *,
+        cache_bytes: int = 64 * 1024 * 1024,
+        verifier: Verifier = verify_batch,
+        max_orphans: int = 64,
+    ) -> None:
+        params.check_genesis()
+        self.store = store
+        self.params = params
+        self.verifier = verifier
+        self.coins = CoinCache(store, cache_bytes)
+        self.entries: dict[bytes, ChainEntry] = {}
+        self.active: list[ChainEntry] = []
+        self.orphans = OrphanBlocks(max_orphans)
+        self.listeners: list[ChainListener] = []
+        self._candidates: set[ChainEntry] = set()
+        self._recent_blocks: OrderedDict[bytes, Block] = OrderedDict()
+        self._next_seq = 1
+        self._load()
+
+    @classmethod
+    def open(cls, datadir: Path, params: ChainParams, **kwargs: object) -> ChainState:
+        return cls(ChainStore(datadir / "chain.sqlite"), params, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- loading ------------------------------------------------------------------------------
+    def _load(self) -> None:
+        network = self.store.get_meta("network")
+        if network is None:
+            self._init_genesis()
+        elif network != self.params.chain_id:
+            raise StorageError(f"database is for {network.decode()!r}, not {self.params.name!r}")
+        for block_hash, _height, raw, status, seq in self.store.iter_headers():
+            header = BlockHeader.decode(raw)
+            parent = self.entries.get(header.prev_hash)
+            if parent is None and block_hash != self.params.genesis_hash:
+                raise StorageError(f"stored header {block_hash[::-1].hex()} has no parent")
+            entry = ChainEntry(header, parent, BlockStatus(status), seq)
+            self.entries[block_hash] = entry
+            self._next_seq = max(self._next_seq, seq + 1)
+            self._update_chain_data(entry)
+        tip_hash = self.store.get_meta("tip")
+        if tip_hash is None or tip_hash not in self.entries:
+            raise StorageError("database has no valid tip")
+        tip = self.entries[tip_hash]
+        self.active = [tip.ancestor(h) for h in range(tip.height + 1)]
+        self.activate_best_chain()  # resumes a reorg that a crash interrupted
+
+    def _init_genesis(self) -> None:
+        genesis = self.params.genesis
+        status = BlockStatus.HAVE_DATA | BlockStatus.VALID
+        with self.store.write():
+            self.store.set_meta("network", self.params.chain_id)
+            self.store.put_header(genesis.hash, 0, genesis.header.encoded, int(status), 0)
+            self.store.put_block(genesis.hash, genesis.encoded)
+            self.store.put_undo(genesis.hash, [])
+            self.store.set_meta("tip", genesis.hash)
+
+    # --- queries ------------------------------------------------------------------------------
+    @property
+    def tip(self) -> ChainEntry:
+        return self.active[-1]
+
+    @property
+    def height(self) -> int:
+        return len(self.active) - 1
+
+    @property
+    def tip_height(self) -> int:
+        return self.height
+
+    @property
+    def tip_median_time_past(self) -> int:
+        return self.tip.median_time_past
+
+    def entry_at(self, height: int) -> ChainEntry | None:
+        return self.active[height] if 0 <= height < len(self.active) else None
+
+    def is_active(self, entry: ChainEntry) -> bool:
+        return entry.height < len(self.active) and self.active[entry.height] is entry
+
+    def get_block(self, block_hash: bytes) -> Block | None:
+        block = self._recent_blocks.get(block_hash)
+        if block is not None:
+            return block
+        data = self.store.get_block(block_hash)
+        return None if data is None else Block.decode(data, self.params.max_block_size)
+
+    def locator(self, entry: ChainEntry | None = None) -> list[bytes]:
+        """A block locator: the last 10 hashes, then exponentially sparser, then genesis."""
+        entry = entry or self.tip
+        hashes: list[bytes] = []
+        step = 1
+        height = entry.height
+        while True:
+            hashes.append(entry.ancestor(height).hash)
+            if height == 0:
+                return hashes
+            if len(hashes) >= 10:
+                step *= 2
+            height = max(0, height - step)
+
+    def find_locator_fork(self, locator: Sequence[bytes]) -> ChainEntry:
+        """The first locator hash on our active chain (genesis when none is)."""
+        for block_hash in locator:
+            entry = self.entries.get(block_hash)
+            if entry is not None and self.is_active(entry):
+                return entry
+        return self.active[0]
+
+    def utxo_hash(self) -> bytes:
+        return utxo_set_hash(self.store.iter_coins())
+
+    # --- headers ------------------------------------------------------------------------------
+    def accept_header(self, header: BlockHeader, now: int) -> ChainEntry:
+        """Validate and store one header (see :meth:`accept_headers`)."""
+        return self.accept_headers([header], now)[-1]
+
+    def accept_headers(self, headers: Iterable[BlockHeader], now: int) -> list[ChainEntry]:
+        """Validate headers in order and store the new ones in one transaction. Raises the
+        rule's error at the first bad one (the good ones before it are kept)."""
+        accepted: list[ChainEntry] = []
+        new: list[ChainEntry] = []
+        try:
+            for header in headers:
+                entry = self.entries.get(header.hash)
+                if entry is None:
+                    entry = self._check_new_header(header, now)
+                    self.entries[entry.hash] = entry
+                    new.append(entry)
+                elif entry.status.failed:
+                    raise KnownInvalidBlock(f"block {entry.hash_hex} is known to be invalid")
+                accepted.append(entry)
+        finally:
+            if new:
+                with self.store.write():
+                    for entry in new:
+                        self.store.put_header(entry.hash, entry.height, entry.header.encoded, int(entry.status), 0)
+        return accepted
+
+    def _check_new_header(self, header: BlockHeader, now: int) -> ChainEntry:
+        check_header_sanity(header, self.params)
+        parent = self.entries.get(header.prev_hash)
+        if parent is None:
+            raise UnknownParent(f"parent {header.prev_hash[::-1].hex()} of {header.hash_hex} is unknown")
+        if parent.status.failed:
+            raise BadPrevBlock(f"{header.hash_hex} builds on invalid {parent.hash_hex}")
+        check_header_contextual(header, parent, now, self.params)
+        return ChainEntry(header, parent, BlockStatus.HEADER_VALID, 0)
+
+    # --- blocks -------------------------------------------------------------------------------
+    def accept_block(self, block: Block, now: int) -> AcceptResult:
+        """Validate, store and (if its branch has the most work) connect ``block``; then any
+        held orphans that build on it. Raises the rule's error for an invalid block, after the
+        chain has settled on the best valid tip."""
+        if block.header.prev_hash not in self.entries:
+            known = self.entries.get(block.hash)
+            if known is None:
+                self.orphans.add(block)
+                return AcceptResult("orphan")
+        result = self._accept_one(block, now)
+        pending = [block.hash]
+        while pending:
+            for orphan in self.orphans.pop_children(pending.pop()):
+                try:
+                    self._accept_one(orphan, now)
+                except (ConsensusError, UnknownParent):
+                    continue
+                result.also_accepted.append(orphan)
+                pending.append(orphan.hash)
+        return result
+
+    def _accept_one(self, block: Block, now: int) -> AcceptResult:
+        entry = self.accept_header(block.header, now)
+        if entry.status & BlockStatus.HAVE_DATA:
+            return AcceptResult("duplicate", entry)
+        check_block_sanity(block, self.params)  # non-permanent failures first (merkle root)
+        assert entry.parent is not None
+        try:
+            check_block_contextual(block, entry.parent, self.params)
+        except ConsensusError as exc:
+            if exc.permanent:
+                self._mark_failed(entry)
+            raise
+        entry.status |= BlockStatus.HAVE_DATA
+        entry.seq = self._next_seq
+        self._next_seq += 1
+        with self.store.write():
+            self.store.put_block(entry.hash, block.encoded)
+            self.store.set_status(entry.hash, int(entry.status), entry.seq)
+        self._remember_block(block)
+        self._update_chain_data(entry)
+        self.activate_best_chain()
+        if entry.status.failed:
+            raise KnownInvalidBlock(f"block {entry.hash_hex} or an ancestor failed validation")
+        return AcceptResult("connected" if self.is_active(entry) else "stored", entry)
+
+    def _remember_block(self, block: Block) -> None:
+        self._recent_blocks[block.hash] = block
+        while len(self._recent_blocks) > 16:
+            self._recent_blocks.popitem(last=False)
+
+    def _update_chain_data(self, entry: ChainEntry) -> None:
+        """Mark ``entry`` and its descendants with data as having a complete chain of data."""
+        parent_ok = entry.parent is None or entry.parent.have_chain_data
+        if not (parent_ok and entry.status & BlockStatus.HAVE_DATA) or entry.status.failed:
+            return
+        stack = [entry]
+        while stack:
+            current = stack.pop()
+            current.have_chain_data = True
+            self._candidates.add(current)
+            stack.extend(
+                c for c in current.children
+                if c.status & BlockStatus.HAVE_DATA and not c.status.failed and not c.have_chain_data
+            )
+
+    def _mark_failed(self, entry: ChainEntry) -> None:
+        entry.status |= BlockStatus.FAILED
+        changed = [entry]
+        for child in entry.descendants():
+            child.status |= BlockStatus.FAILED_CHILD
+            changed.append(child)
+        for e in changed:
+            self._candidates.discard(e)
+        with self.store.write():
+            for e in changed:
+                self.store.set_status(e.hash, int(e.status), e.seq)
+
+    # --- choosing and moving the tip ----------------------------------------------------------
+    def _best_candidate(self) -> ChainEntry:
+        tip = self.tip
+        best = tip
+        stale = []
+        for entry in self._candidates:
+            if entry.chainwork < tip.chainwork or entry.status.failed:
+                stale.append(entry)
+            elif entry is not best and better(entry, best) and entry.chainwork > tip.chainwork:
+                best = entry
+        for entry in stale:
+            if entry is not tip:
+                self._candidates.discard(entry)
+        return best
+
+    def activate_best_chain(self) -> ChainUpdate:
+        """Move the tip to the most-work valid chain we have data for; notify listeners."""
+        update = ChainUpdate()
+        while True:
+            best = self._best_candidate()
+            if best is self.tip:
+                break
+            fork = find_fork(self.tip, best)
+            while self.tip is not fork:
+                update.disconnected.append((self._disconnect_tip(), self.tip.height + 1))
+            path = [best.ancestor(h) for h in range(fork.height + 1, best.height + 1)]
+            for entry in path:
+                try:
+                    block = self._connect(entry)
+                except ConsensusError as exc:
+                    if exc.permanent:
+                        self._mark_failed(entry)
+                    else:  # the stored body was bad: forget it so it can be fetched again
+                        self._forget_data(entry)
+                    break
+                update.connected.append((block, entry.height))
+        if update:
+            for listener in list(self.listeners):
+                listener(update)
+        return update
+
+    def _forget_data(self, entry: ChainEntry) -> None:
+        entry.status &= ~BlockStatus.HAVE_DATA
+        for e in [entry, *entry.descendants()]:
+            e.have_chain_data = False
+            self._candidates.discard(e)
+        with self.store.write():
+            self.store.delete_block(entry.hash)
+            self.store.set_status(entry.hash, int(entry.status), entry.seq)
+
+    def _read_block(self, entry: ChainEntry) -> Block:
+        block = self.get_block(entry.hash)
+        if block is None:
+            raise StorageError(f"block {entry.hash_hex} has no stored data")
+        return block
+
+    def _connect(self, entry: ChainEntry) -> Block:
+        assert entry.parent is self.tip
+        block = self._read_block(entry)
+        overlay = CoinsOverlay(self.coins)
+        verifier = None if entry.status & BlockStatus.VALID else self.verifier
+        undo = connect_block(block, entry.height, overlay, self.params, verifier)
+        entry_status = entry.status | BlockStatus.VALID
+        with self.store.write():
+            self.store.apply_coin_changes(overlay.items())
+            self.store.put_undo(entry.hash, undo)
+            if entry_status != entry.status:
+                self.store.set_status(entry.hash, int(entry_status), entry.seq)
+            self.store.set_meta("tip", entry.hash)
+        self.coins.committed(overlay.items())
+        entry.status = entry_status
+        self.active.append(entry)
+        return block
+
+    def _disconnect_tip(self) -> Block:
+        entry = self.tip
+        if entry.parent is None:
+            raise StorageError("cannot disconnect the genesis block")
+        block = self._read_block(entry)
+        undo = self.store.get_undo(entry.hash)
+        overlay = CoinsOverlay(self.coins)
+        undo_block(block, undo, overlay)
+        with self.store.write():
+            self.store.apply_coin_changes(overlay.items())
+            self.store.set_meta("tip", entry.parent.hash)
+        self.coins.committed(overlay.items())
+        self.active.pop()
+        self._candidates.add(entry)
+        return block

@@ -1,0 +1,175 @@
+"""Chain state on SQLite: most-work choice, reorgs, invalid branches, orphans, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consensus import errors as E
+from consensus.block import Block
+from consensus.transaction import TxOut
+from consensus.utxo import DictCoinView
+from node.chain import ChainState, ChainUpdate
+from node.coins import utxo_set_hash
+from node.verify import verify_datadir
+from tests.framework.factory import ChainBuilder, Key, spend
+
+NOW = 2_000_000_000
+ALICE = Key.from_index(1)
+
+
+def view_hash(view: DictCoinView) -> bytes:
+    return utxo_set_hash(sorted((op.key(), coin) for op, coin in view.coins.items()))
+
+
+def feed(chain: ChainState, blocks: list[Block]) -> None:
+    for block in blocks:
+        chain.accept_block(block, NOW)
+
+
+@pytest.fixture
+def chain(tmp_path: Path) -> ChainState:
+    state = ChainState.open(tmp_path, ChainBuilder().params)
+    yield state
+    state.close()
+
+
+def test_fresh_chain_is_at_genesis(chain: ChainState) -> None:
+    assert chain.height == 0
+    assert chain.tip.hash == chain.params.genesis_hash
+    assert chain.store.coin_count() == 0
+
+
+def test_connects_blocks_and_matches_in_memory_utxo_set(chain: ChainState) -> None:
+    b = ChainBuilder()
+    b.mine(101)
+    tx = spend([(*b.coinbase_coin(1), b.miner_key)], [TxOut(10**9, ALICE.lock), TxOut(4 * 10**9 - 1000, b.miner_key.lock)])
+    b.add(b.make_block([tx], extra_fee=1000))
+    feed(chain, b.blocks[1:])
+    assert chain.height == 102
+    assert chain.utxo_hash() == view_hash(b.view)
+
+
+def test_equal_work_does_not_reorg_more_work_does(chain: ChainState, tmp_path: Path) -> None:
+    a = ChainBuilder()
+    a.mine(3)
+    b = a.fork(0)
+    b.miner_key = ALICE
+    b.mine(3)
+    feed(chain, a.blocks[1:])
+    updates: list[ChainUpdate] = []
+    chain.listeners.append(updates.append)
+    feed(chain, b.blocks[1:])
+    assert chain.tip.hash == a.tip.hash, "equal work: first seen stays"
+    assert updates == []
+    b.mine(1)
+    chain.accept_block(b.tip, NOW)
+    assert chain.tip.hash == b.tip.hash
+    assert [blk.hash for blk, _ in updates[-1].disconnected] == [blk.hash for blk in reversed(a.blocks[1:])]
+    assert [blk.hash for blk, _ in updates[-1].connected] == [blk.hash for blk in b.blocks[1:]]
+    assert chain.utxo_hash() == view_hash(b.view)
+
+
+def test_reorg_onto_branch_with_invalid_block_returns_to_best_valid(tmp_path: Path) -> None:
+    a = ChainBuilder()
+    a.mine(3)
+    b = a.fork(0)
+    b.miner_key = ALICE
+    b.mine(2)
+    bad = b.make_block(extra_fee=1)  # coinbase pays one unit too much
+    b.blocks.append(bad)
+    b.blocks.append(b.make_block())
+    b.blocks.append(b.make_block())
+    victim = ChainState.open(tmp_path / "victim", a.params)
+    feed(victim, a.blocks[1:])
+    feed(victim, b.blocks[1:4])  # equal work so far: stored, not connected
+    assert victim.tip.hash == a.tip.hash
+    with pytest.raises(E.KnownInvalidBlock):  # more work: reorg, bad block fails, back to A
+        victim.accept_block(b.blocks[4], NOW)
+    assert victim.tip.hash == a.tip.hash
+    assert victim.entries[bad.hash].status.failed
+    assert victim.entries[b.blocks[4].hash].status.failed
+    with pytest.raises(E.KnownInvalidBlock):
+        victim.accept_block(bad, NOW)
+    with pytest.raises(E.BadPrevBlock):
+        victim.accept_block(b.blocks[5], NOW)
+    clean = ChainState.open(tmp_path / "clean", a.params)
+    feed(clean, a.blocks[1:])
+    assert victim.utxo_hash() == clean.utxo_hash() == view_hash(a.view)
+    victim.close()
+    clean.close()
+    assert verify_datadir(tmp_path / "victim", a.params).height == 3
+
+
+def test_orphans_connect_when_parent_arrives(chain: ChainState) -> None:
+    b = ChainBuilder()
+    b.mine(4)
+    assert chain.accept_block(b.blocks[3], NOW).status == "orphan"
+    assert chain.accept_block(b.blocks[4], NOW).status == "orphan"
+    assert chain.accept_block(b.blocks[2], NOW).status == "orphan"
+    result = chain.accept_block(b.blocks[1], NOW)
+    assert result.status == "connected"
+    assert [blk.hash for blk in result.also_accepted] == [blk.hash for blk in b.blocks[2:]]
+    assert chain.tip.hash == b.tip.hash
+
+
+def test_orphan_pool_is_bounded(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.mine(30)
+    state = ChainState.open(tmp_path, b.params, max_orphans=8)
+    for block in b.blocks[2:]:
+        state.accept_block(block, NOW)
+    assert len(state.orphans) == 8
+    state.close()
+
+
+def test_mutated_block_does_not_poison_the_good_one(chain: ChainState) -> None:
+    b = ChainBuilder()
+    b.mine(101)
+    feed(chain, b.blocks[1:])
+    t1 = spend([(*b.coinbase_coin(1), b.miner_key)], [TxOut(10**9, ALICE.lock)])
+    t2 = spend([(*b.coinbase_coin(2), b.miner_key)], [TxOut(10**9, ALICE.lock)])
+    good = b.make_block([t1, t2], extra_fee=8 * 10**9)
+    mutated = Block(good.header, (*good.transactions, t2))
+    with pytest.raises(E.BlockMutated):
+        chain.accept_block(mutated, NOW)
+    assert chain.accept_block(good, NOW).status == "connected"
+
+
+def test_persistence_and_deep_reorg(tmp_path: Path) -> None:
+    a = ChainBuilder()
+    a.mine(60)
+    b = a.fork(10)
+    b.miner_key = ALICE
+    b.mine(51)
+    state = ChainState.open(tmp_path, a.params)
+    feed(state, a.blocks[1:])
+    state.close()
+    state = ChainState.open(tmp_path, a.params)
+    assert state.tip.hash == a.tip.hash
+    feed(state, b.blocks[11:])
+    assert state.tip.hash == b.tip.hash
+    assert state.utxo_hash() == view_hash(b.view)
+    state.close()
+    report = verify_datadir(tmp_path, a.params)
+    assert report.height == 61 and report.tip_hash == b.tip.hash
+
+
+def test_timestamp_too_new_is_not_remembered_as_invalid(chain: ChainState) -> None:
+    b = ChainBuilder()
+    block = b.make_block(time=NOW + 3 * 3600)
+    with pytest.raises(E.TimestampTooNew):
+        chain.accept_block(block, NOW)
+    assert chain.accept_block(block, NOW + 2 * 3600).status == "connected"
+
+
+def test_headers_first(chain: ChainState) -> None:
+    b = ChainBuilder()
+    b.mine(5)
+    entries = chain.accept_headers([blk.header for blk in b.blocks[1:]], NOW)
+    assert [e.height for e in entries] == [1, 2, 3, 4, 5]
+    assert chain.height == 0
+    feed(chain, b.blocks[1:])
+    assert chain.height == 5
+    assert chain.locator()[0] == b.tip.hash and chain.locator()[-1] == b.blocks[0].hash
