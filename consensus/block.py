@@ -129,4 +129,3 @@ def _array_header(n: int) -> bytes:
 def _pack_tx_list(transactions: tuple[Transaction, ...]) -> bytes:
     """The canonical msgpack array of the transactions, reusing each one's own encoding."""
     return _array_header(len(transactions)) + b"".join(tx.encoded for tx in transactions)
-

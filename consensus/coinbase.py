@@ -29,7 +29,9 @@ def block_subsidy(height: int, halving_interval: int) -> int:
     return 0 if halvings >= 64 else INITIAL_SUBSIDY >> halvings
 
 
-def coinbase_extra(height: int, extranonce: bytes = bytes(EXTRANONCE_SIZE), tag: bytes = b"") -> bytes:
+def coinbase_extra(
+    height: int, extranonce: bytes = bytes(EXTRANONCE_SIZE), tag: bytes = b""
+) -> bytes:
     if len(extranonce) != EXTRANONCE_SIZE:
         raise ValueError(f"extranonce must be {EXTRANONCE_SIZE} bytes")
     if len(tag) > MAX_TAG_SIZE:
@@ -61,13 +63,7 @@ def coinbase_height(tx: Transaction) -> int:
 
 def extranonce_offset(tx: Transaction) -> int:
     """Byte offset of extranonce1 inside ``tx.encoded``."""
-    prefix = (
-        b"\x96"
-        + pack(tx.version)
-        + pack(tx.inputs)
-        + pack(tx.outputs)
-        + pack(tx.locktime)
-    )
+    prefix = b"\x96" + pack(tx.version) + pack(tx.inputs) + pack(tx.outputs) + pack(tx.locktime)
     bin_header = len(pack(tx.extra)) - len(tx.extra)
     return len(prefix) + bin_header + HEIGHT_SIZE
 

@@ -65,7 +65,9 @@ def read_int(value: Any, name: str, maximum: int) -> int:
     return value
 
 
-def read_bytes(value: Any, name: str, *, exact: int | None = None, maximum: int | None = None) -> bytes:
+def read_bytes(
+    value: Any, name: str, *, exact: int | None = None, maximum: int | None = None
+) -> bytes:
     if type(value) is not bytes:
         raise DecodeError(f"{name}: expected bytes, got {type(value).__name__}")
     if exact is not None and len(value) != exact:
@@ -75,7 +77,9 @@ def read_bytes(value: Any, name: str, *, exact: int | None = None, maximum: int 
     return value
 
 
-def read_list(value: Any, name: str, *, exact: int | None = None, maximum: int | None = None) -> list[Any]:
+def read_list(
+    value: Any, name: str, *, exact: int | None = None, maximum: int | None = None
+) -> list[Any]:
     if type(value) is not list:
         raise DecodeError(f"{name}: expected an array, got {type(value).__name__}")
     if exact is not None and len(value) != exact:

@@ -37,7 +37,6 @@ MAX_TX_ITEMS = MAX_TX_SIZE // 3
 LOCKTIME_THRESHOLD = 500_000_000  # below: a block height; at or above: a Unix time
 
 
-
 class OutPoint(NamedTuple):
     """A reference to one output of an earlier transaction (packs as ``[txid, vout]``)."""
 
@@ -135,7 +134,8 @@ class Transaction:
         return hash(self.wtxid)
 
     def __repr__(self) -> str:
-        return f"Transaction(txid={self.txid_hex}, inputs={len(self.inputs)}, outputs={len(self.outputs)})"
+        n_in, n_out = len(self.inputs), len(self.outputs)
+        return f"Transaction(txid={self.txid_hex}, inputs={n_in}, outputs={n_out})"
 
     # --- decoding -------------------------------------------------------------------------
     @classmethod
@@ -146,10 +146,12 @@ class Transaction:
         fields = read_list(obj, "transaction", exact=6)
         version = read_int(fields[0], "version", U32_MAX)
         inputs = tuple(
-            _read_input(item, i) for i, item in enumerate(read_list(fields[1], "inputs", maximum=MAX_TX_ITEMS))
+            _read_input(item, i)
+            for i, item in enumerate(read_list(fields[1], "inputs", maximum=MAX_TX_ITEMS))
         )
         outputs = tuple(
-            _read_output(item, i) for i, item in enumerate(read_list(fields[2], "outputs", maximum=MAX_TX_ITEMS))
+            _read_output(item, i)
+            for i, item in enumerate(read_list(fields[2], "outputs", maximum=MAX_TX_ITEMS))
         )
         locktime = read_int(fields[3], "locktime", U32_MAX)
         extra = read_bytes(fields[4], "extra", maximum=MAX_TX_SIZE)

@@ -133,7 +133,9 @@ def connect_block(
             coin = view.get_coin(outpoint)
             if coin is None:
                 if outpoint in spent_here:
-                    raise DoubleSpendInBlock(f"{tx.txid_hex} spends {outpoint} spent earlier in the block")
+                    raise DoubleSpendInBlock(
+                        f"{tx.txid_hex} spends {outpoint} spent earlier in the block"
+                    )
                 raise MissingInputs(f"{tx.txid_hex} spends {outpoint}, which is not unspent")
             coins.append(coin)
         fees += check_transaction_inputs(tx, coins, height, params)

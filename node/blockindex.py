@@ -41,12 +41,14 @@ class ChainEntry:
         "status",
     )
 
-    def __init__(self, header: BlockHeader, parent: ChainEntry | None, status: BlockStatus, seq: int) -> None:
+    def __init__(
+        self, header: BlockHeader, parent: ChainEntry | None, status: BlockStatus, seq: int
+    ) -> None:
         self.header = header
         self.hash = header.hash
         self.parent = parent
-        self.height = 0 if parent is None else parent.height + 1
-        self.chainwork = block_work(header.bits) + (0 if parent is None else parent.chainwork)
+        self.height: int = 0 if parent is None else parent.height + 1
+        self.chainwork: int = block_work(header.bits) + (0 if parent is None else parent.chainwork)
         self.status = status
         self.seq = seq  # order in which block data arrived: first seen wins ties
         self.children: list[ChainEntry] = []

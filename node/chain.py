@@ -208,14 +208,18 @@ class ChainState:
             if new:
                 with self.store.write():
                     for entry in new:
-                        self.store.put_header(entry.hash, entry.height, entry.header.encoded, int(entry.status), 0)
+                        self.store.put_header(
+                            entry.hash, entry.height, entry.header.encoded, int(entry.status), 0
+                        )
         return accepted
 
     def _check_new_header(self, header: BlockHeader, now: int) -> ChainEntry:
         check_header_sanity(header, self.params)
         parent = self.entries.get(header.prev_hash)
         if parent is None:
-            raise UnknownParent(f"parent {header.prev_hash[::-1].hex()} of {header.hash_hex} is unknown")
+            raise UnknownParent(
+                f"parent {header.prev_hash[::-1].hex()} of {header.hash_hex} is unknown"
+            )
         if parent.status.failed:
             raise BadPrevBlock(f"{header.hash_hex} builds on invalid {parent.hash_hex}")
         check_header_contextual(header, parent, now, self.params)
@@ -284,8 +288,11 @@ class ChainState:
             current.have_chain_data = True
             self._candidates.add(current)
             stack.extend(
-                c for c in current.children
-                if c.status & BlockStatus.HAVE_DATA and not c.status.failed and not c.have_chain_data
+                c
+                for c in current.children
+                if c.status & BlockStatus.HAVE_DATA
+                and not c.status.failed
+                and not c.have_chain_data
             )
 
     def _mark_failed(self, entry: ChainEntry) -> None:

@@ -87,23 +87,32 @@ class ChainStore:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     # --- headers and bodies -------------------------------------------------------------------
-    def put_header(self, block_hash: bytes, height: int, header: bytes, status: int, seq: int) -> None:
+    def put_header(
+        self, block_hash: bytes, height: int, header: bytes, status: int, seq: int
+    ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO headers (hash, height, header, status, seq) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO headers (hash, height, header, status, seq)"
+            " VALUES (?, ?, ?, ?, ?)",
             (block_hash, height, header, status, seq),
         )
 
     def set_status(self, block_hash: bytes, status: int, seq: int) -> None:
-        self.db.execute("UPDATE headers SET status = ?, seq = ? WHERE hash = ?", (status, seq, block_hash))
+        self.db.execute(
+            "UPDATE headers SET status = ?, seq = ? WHERE hash = ?", (status, seq, block_hash)
+        )
 
     def iter_headers(self) -> Iterator[tuple[bytes, int, bytes, int, int]]:
         """Every stored header as ``(hash, height, header, status, seq)``, parents first."""
-        cursor = self.db.execute("SELECT hash, height, header, status, seq FROM headers ORDER BY height")
+        cursor = self.db.execute(
+            "SELECT hash, height, header, status, seq FROM headers ORDER BY height"
+        )
         for row in cursor:
             yield bytes(row[0]), row[1], bytes(row[2]), row[3], row[4]
 
     def put_block(self, block_hash: bytes, data: bytes) -> None:
-        self.db.execute("INSERT OR REPLACE INTO blocks (hash, data) VALUES (?, ?)", (block_hash, data))
+        self.db.execute(
+            "INSERT OR REPLACE INTO blocks (hash, data) VALUES (?, ?)", (block_hash, data)
+        )
 
     def get_block(self, block_hash: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
@@ -114,7 +123,9 @@ class ChainStore:
 
     def put_undo(self, block_hash: bytes, undo: BlockUndo) -> None:
         data = msgpack.packb([[tuple(c) for c in coins] for coins in undo], use_bin_type=True)
-        self.db.execute("INSERT OR REPLACE INTO undo (hash, data) VALUES (?, ?)", (block_hash, data))
+        self.db.execute(
+            "INSERT OR REPLACE INTO undo (hash, data) VALUES (?, ?)", (block_hash, data)
+        )
 
     def get_undo(self, block_hash: bytes) -> BlockUndo:
         row = self.db.execute("SELECT data FROM undo WHERE hash = ?", (block_hash,)).fetchone()
@@ -137,18 +148,23 @@ class ChainStore:
             if coin is None:
                 deletes.append((outpoint.key(),))
             else:
-                inserts.append((outpoint.key(), coin.value, coin.lock, coin.height, int(coin.coinbase)))
+                inserts.append(
+                    (outpoint.key(), coin.value, coin.lock, coin.height, int(coin.coinbase))
+                )
         if deletes:
             self.db.executemany("DELETE FROM utxo WHERE outpoint = ?", deletes)
         if inserts:
             self.db.executemany(
-                "INSERT OR REPLACE INTO utxo (outpoint, value, lock, height, coinbase) VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO utxo (outpoint, value, lock, height, coinbase)"
+                " VALUES (?, ?, ?, ?, ?)",
                 inserts,
             )
 
     def iter_coins(self) -> Iterator[tuple[bytes, Coin]]:
         """Every unspent output in outpoint-key order."""
-        cursor = self.db.execute("SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint")
+        cursor = self.db.execute(
+            "SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint"
+        )
         for key, value, lock, height, coinbase in cursor:
             yield bytes(key), Coin(value, bytes(lock), height, bool(coinbase))
 

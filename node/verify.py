@@ -30,7 +30,9 @@ class VerifyReport:
     utxo_hash: bytes
 
 
-def rebuild_utxo_hash(store: ChainStore, params: ChainParams, check_signatures: bool = False) -> VerifyReport:
+def rebuild_utxo_hash(
+    store: ChainStore, params: ChainParams, check_signatures: bool = False
+) -> VerifyReport:
     tip_hash = store.get_meta("tip")
     if tip_hash is None:
         raise VerifyError("no tip recorded")
@@ -56,7 +58,9 @@ def rebuild_utxo_hash(store: ChainStore, params: ChainParams, check_signatures: 
     return VerifyReport(len(path), tip_hash, len(view.coins), rebuilt)
 
 
-def verify_datadir(datadir: Path, params: ChainParams, check_signatures: bool = False) -> VerifyReport:
+def verify_datadir(
+    datadir: Path, params: ChainParams, check_signatures: bool = False
+) -> VerifyReport:
     """Open ``datadir``'s chain database and check it; returns the report or raises."""
     store = ChainStore(datadir / "chain.sqlite")
     try:

@@ -47,7 +47,9 @@ def spend(
     version: int = 1,
 ) -> Transaction:
     """A transaction spending ``inputs`` (outpoint, the output it spends, its key), signed."""
-    unsigned = Transaction(version, tuple(op for op, _, _ in inputs), tuple(outputs), locktime, extra, ())
+    unsigned = Transaction(
+        version, tuple(op for op, _, _ in inputs), tuple(outputs), locktime, extra, ()
+    )
     return sign_transaction(
         unsigned, [k.private for _, _, k in inputs], [out for _, out, _ in inputs], params.chain_id
     )
@@ -135,7 +137,9 @@ class ChainBuilder:
         return OutPoint(cb.txid, 0), cb.outputs[0]
 
     def fork(self, height: int) -> ChainBuilder:
-        other = ChainBuilder(self.params, self.blocks[: height + 1], DictCoinView(), self.miner_key, self.spacing)
+        other = ChainBuilder(
+            self.params, self.blocks[: height + 1], DictCoinView(), self.miner_key, self.spacing
+        )
         for h, block in enumerate(other.blocks[1:], start=1):
             connect_block(block, h, other.view, self.params, verifier=None)
         return other

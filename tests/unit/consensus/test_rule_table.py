@@ -48,8 +48,9 @@ def validate(chain: ChainBuilder, block: Block, now: int = NOW) -> None:
     connect_block(block, parent.height + 1, CoinsOverlay(chain.view), P)
 
 
-def pay(chain: ChainBuilder, height: int, outputs: list[TxOut], key: Key | None = None,
-        params=P) -> Transaction:
+def pay(
+    chain: ChainBuilder, height: int, outputs: list[TxOut], key: Key | None = None, params=P
+) -> Transaction:
     outpoint, out = chain.coinbase_coin(height)
     return spend([(outpoint, out, key or chain.miner_key)], outputs, params)
 
@@ -57,7 +58,9 @@ def pay(chain: ChainBuilder, height: int, outputs: list[TxOut], key: Key | None 
 def resolve(block: Block) -> Block:
     """Recompute the merkle root and solve again after the transactions were edited."""
     root, _ = merkle_root([tx.wtxid for tx in block.transactions])
-    solved = solve_block(Block(replace(block.header, merkle_root=root, nonce=0), block.transactions))
+    solved = solve_block(
+        Block(replace(block.header, merkle_root=root, nonce=0), block.transactions)
+    )
     assert solved is not None
     return solved
 
@@ -85,7 +88,9 @@ def immature_coinbase_spend(c: ChainBuilder) -> Block:
 
 def duplicate_inputs(c: ChainBuilder) -> Block:
     outpoint, out = c.coinbase_coin(2)
-    tx = spend([(outpoint, out, c.miner_key), (outpoint, out, c.miner_key)], [TxOut(coin(60), ALICE.lock)])
+    tx = spend(
+        [(outpoint, out, c.miner_key), (outpoint, out, c.miner_key)], [TxOut(coin(60), ALICE.lock)]
+    )
     return c.make_block([tx])
 
 
@@ -153,13 +158,17 @@ def key_hash_mismatch(c: ChainBuilder) -> Block:
 def bad_signature(c: ChainBuilder) -> Block:
     tx = pay(c, 7, [TxOut(coin(1), ALICE.lock)])
     w = tx.witnesses[0]
-    forged = tx.with_witnesses((w._replace(signature=bytes([w.signature[0] ^ 1]) + w.signature[1:]),))
+    forged = tx.with_witnesses(
+        (w._replace(signature=bytes([w.signature[0] ^ 1]) + w.signature[1:]),)
+    )
     return c.make_block([forged])
 
 
 def missing_input(c: ChainBuilder) -> Block:
-    tx = spend([(OutPoint(b"\x11" * 32, 0), TxOut(coin(1), c.miner_key.lock), c.miner_key)],
-               [TxOut(1, ALICE.lock)])
+    tx = spend(
+        [(OutPoint(b"\x11" * 32, 0), TxOut(coin(1), c.miner_key.lock), c.miner_key)],
+        [TxOut(1, ALICE.lock)],
+    )
     return c.make_block([tx])
 
 
@@ -177,7 +186,9 @@ def no_outputs(c: ChainBuilder) -> Block:
 
 def extra_too_long(c: ChainBuilder) -> Block:
     outpoint, out = c.coinbase_coin(8)
-    return c.make_block([spend([(outpoint, out, c.miner_key)], [TxOut(1, ALICE.lock)], extra=bytes(81))])
+    return c.make_block(
+        [spend([(outpoint, out, c.miner_key)], [TxOut(1, ALICE.lock)], extra=bytes(81))]
+    )
 
 
 def witness_count_mismatch(c: ChainBuilder) -> Block:
@@ -193,7 +204,9 @@ def non_final(c: ChainBuilder) -> Block:
 
 def bad_merkle_root(c: ChainBuilder) -> Block:
     block = c.make_block([pay(c, 9, [TxOut(coin(1), ALICE.lock)])])
-    solved = solve_block(Block(replace(block.header, merkle_root=b"\x22" * 32, nonce=0), block.transactions))
+    solved = solve_block(
+        Block(replace(block.header, merkle_root=b"\x22" * 32, nonce=0), block.transactions)
+    )
     assert solved is not None
     return solved
 
@@ -224,7 +237,9 @@ def same_transaction_twice(c: ChainBuilder) -> Block:
 
 def mutated_merkle(c: ChainBuilder) -> Block:
     """CVE-2012-2459: [cb, a, b] and [cb, a, b, b] have the same merkle root."""
-    good = c.make_block([pay(c, 10, [TxOut(coin(1), ALICE.lock)]), pay(c, 9, [TxOut(coin(2), ALICE.lock)])])
+    good = c.make_block(
+        [pay(c, 10, [TxOut(coin(1), ALICE.lock)]), pay(c, 9, [TxOut(coin(2), ALICE.lock)])]
+    )
     return Block(good.header, (*good.transactions, good.transactions[-1]))
 
 
@@ -285,8 +300,10 @@ def test_double_spend_across_blocks(base: ChainBuilder) -> None:
 
 
 def test_mutated_block_then_good_block_is_valid(base: ChainBuilder) -> None:
-    good = base.make_block([pay(base, 10, [TxOut(coin(1), ALICE.lock)]), pay(base, 9, [TxOut(coin(2), ALICE.lock)])],
-                           extra_fee=coin(97))
+    good = base.make_block(
+        [pay(base, 10, [TxOut(coin(1), ALICE.lock)]), pay(base, 9, [TxOut(coin(2), ALICE.lock)])],
+        extra_fee=coin(97),
+    )
     bad = Block(good.header, (*good.transactions, good.transactions[-1]))
     assert bad.compute_merkle_root()[0] == good.header.merkle_root
     with pytest.raises(E.BlockMutated) as info:
@@ -302,7 +319,9 @@ def test_bad_bits_on_retargeting_network() -> None:
     header = BlockHeader(1, genesis.hash, bytes(32), genesis.time + 60, 0x1D010000, 0)
     with pytest.raises(E.BadDifficultyBits):
         check_header_contextual(header, parent, genesis.time + 100, MAIN)
-    check_header_contextual(replace(header, bits=MAIN.pow_limit_bits), parent, genesis.time + 100, MAIN)
+    check_header_contextual(
+        replace(header, bits=MAIN.pow_limit_bits), parent, genesis.time + 100, MAIN
+    )
 
 
 def test_non_canonical_encodings() -> None:
@@ -316,7 +335,12 @@ def test_non_canonical_encodings() -> None:
     with pytest.raises(E.NonCanonicalEncoding):
         Transaction.decode(data[:2] + b"\xdc\x00\x01" + data[3:])
     # trailing bytes, a map, a string instead of bytes, a bool instead of an int
-    for bad in (data + b"\x00", pack({1: 2}), pack([1, [], [], 0, "x", []]), pack([True, [], [], 0, b"", []])):
+    for bad in (
+        data + b"\x00",
+        pack({1: 2}),
+        pack([1, [], [], 0, "x", []]),
+        pack([True, [], [], 0, b"", []]),
+    ):
         with pytest.raises(E.DecodeError):
             Transaction.decode(bad)
     block = assemble_block(b"\x00" * 32, 1, 1, P.pow_limit_bits, [tx], [TxOut(1, ALICE.lock)])

@@ -44,7 +44,10 @@ def test_fresh_chain_is_at_genesis(chain: ChainState) -> None:
 def test_connects_blocks_and_matches_in_memory_utxo_set(chain: ChainState) -> None:
     b = ChainBuilder()
     b.mine(101)
-    tx = spend([(*b.coinbase_coin(1), b.miner_key)], [TxOut(10**9, ALICE.lock), TxOut(4 * 10**9 - 1000, b.miner_key.lock)])
+    tx = spend(
+        [(*b.coinbase_coin(1), b.miner_key)],
+        [TxOut(10**9, ALICE.lock), TxOut(4 * 10**9 - 1000, b.miner_key.lock)],
+    )
     b.add(b.make_block([tx], extra_fee=1000))
     feed(chain, b.blocks[1:])
     assert chain.height == 102
@@ -66,7 +69,9 @@ def test_equal_work_does_not_reorg_more_work_does(chain: ChainState, tmp_path: P
     b.mine(1)
     chain.accept_block(b.tip, NOW)
     assert chain.tip.hash == b.tip.hash
-    assert [blk.hash for blk, _ in updates[-1].disconnected] == [blk.hash for blk in reversed(a.blocks[1:])]
+    assert [blk.hash for blk, _ in updates[-1].disconnected] == [
+        blk.hash for blk in reversed(a.blocks[1:])
+    ]
     assert [blk.hash for blk, _ in updates[-1].connected] == [blk.hash for blk in b.blocks[1:]]
     assert chain.utxo_hash() == view_hash(b.view)
 
