@@ -9,7 +9,9 @@ import struct
 from dataclasses import dataclass
 from functools import cached_property
 
-from consensus.encoding import read_list, unpack_limited
+import msgpack
+
+from consensus.encoding import pack, read_list, unpack_limited
 from consensus.errors import BlockTooLarge, DecodeError, NonCanonicalEncoding
 from consensus.hashing import hash_to_hex, sha256d
 from consensus.merkle import merkle_root
@@ -98,12 +100,30 @@ class Block:
         if len(data) <= HEADER_SIZE:
             raise DecodeError("block shorter than a header and a transaction list")
         header = BlockHeader.decode(data[:HEADER_SIZE])
-        body = data[HEADER_SIZE:]
+        body = bytes(data[HEADER_SIZE:])
         obj = unpack_limited(body, max_bin_len=MAX_TX_SIZE, max_array_len=MAX_BLOCK_TXS)
         items = read_list(obj, "transactions")
-        transactions = tuple(Transaction.from_wire(item) for item in items)
-        if _pack_tx_list(transactions) != body:
+        if pack(obj) != body:
             raise NonCanonicalEncoding("block body is not canonical msgpack")
+        # The body is canonical, so each transaction's encoding is its slice of the body: walk
+        # the array with the unpacker's offsets instead of packing every transaction again.
+        transactions = tuple(Transaction.from_wire(item) for item in items)
+        unpacker = msgpack.Unpacker(
+            max_buffer_size=len(body),
+            max_bin_len=MAX_TX_SIZE,
+            max_array_len=MAX_BLOCK_TXS,
+            max_map_len=0,
+            max_ext_len=0,
+            max_str_len=0,
+        )
+        unpacker.feed(body)
+        unpacker.read_array_header()
+        start = unpacker.tell()
+        for tx in transactions:
+            unpacker.skip()
+            end = unpacker.tell()
+            tx.__dict__["encoded"] = body[start:end]
+            start = end
         block = cls(header, transactions)
         block.__dict__["encoded"] = bytes(data)
         return block

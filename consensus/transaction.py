@@ -34,6 +34,7 @@ SIGNATURE_SIZE = 64
 # A non-coinbase input costs at least 36 bytes and an output at least 3, so a transaction within
 # MAX_TX_SIZE can never hold more items than this.
 MAX_TX_ITEMS = MAX_TX_SIZE // 3
+WITNESS_PACKED_SIZE = 1 + (2 + PUBKEY_SIZE) + (2 + SIGNATURE_SIZE)
 LOCKTIME_THRESHOLD = 500_000_000  # below: a block height; at or above: a Unix time
 
 
@@ -96,7 +97,9 @@ class Transaction:
     def txid_preimage(self) -> bytes:
         """``msgpack([version, inputs, outputs, locktime, extra])``: the full encoding without
         the witnesses, with a 5-element array header instead of 6."""
-        witnesses_len = len(pack(self.witnesses))
+        n = len(self.witnesses)
+        # each witness packs as fixarray(2) + bin8(32) + bin8(64) = 101 bytes
+        witnesses_len = (1 if n < 16 else 3 if n < 0x10000 else 5) + WITNESS_PACKED_SIZE * n
         return b"\x95" + self.encoded[1 : len(self.encoded) - witnesses_len]
 
     @cached_property
@@ -139,10 +142,40 @@ class Transaction:
 
     # --- decoding -------------------------------------------------------------------------
     @classmethod
+    def make(
+        cls,
+        version: int,
+        inputs: tuple[OutPoint, ...],
+        outputs: tuple[TxOut, ...],
+        locktime: int,
+        extra: bytes,
+        witnesses: tuple[Witness, ...],
+    ) -> Transaction:
+        """Construct without the frozen dataclass's per-field ``object.__setattr__`` (the
+        decoder's hot path); same result as calling the class."""
+        tx = object.__new__(cls)
+        tx.__dict__.update(
+            version=version,
+            inputs=inputs,
+            outputs=outputs,
+            locktime=locktime,
+            extra=extra,
+            witnesses=witnesses,
+        )
+        return tx
+
+    @classmethod
     def from_wire(cls, obj: Any) -> Transaction:
         """Build a transaction from its decoded msgpack array, checking every field's type,
         range and length (``DecodeError`` otherwise). Rules that are not about the encoding
-        (amounts, input counts, ...) are checked by ``consensus.rules``."""
+        (amounts, input counts, ...) are checked by ``consensus.tx_rules``.
+
+        A fast pass accepts well-formed input; anything it does not accept goes through the
+        field-by-field readers, which name the offending field in the error.
+        """
+        tx = _fast_from_wire(obj)
+        if tx is not None:
+            return tx
         fields = read_list(obj, "transaction", exact=6)
         version = read_int(fields[0], "version", U32_MAX)
         inputs = tuple(
@@ -159,7 +192,7 @@ class Transaction:
             _read_witness(item, i)
             for i, item in enumerate(read_list(fields[5], "witnesses", maximum=MAX_TX_ITEMS))
         )
-        return cls(version, inputs, outputs, locktime, extra, witnesses)
+        return cls.make(version, inputs, outputs, locktime, extra, witnesses)
 
     @classmethod
     def decode(cls, data: bytes) -> Transaction:
@@ -170,6 +203,64 @@ class Transaction:
         tx = cls.from_wire(obj)
         tx.__dict__["encoded"] = bytes(data)
         return tx
+
+
+# Builds a NamedTuple straight from a checked pair, skipping its Python-level __new__.
+_tuple_new = tuple.__new__
+
+
+def _fast_from_wire(obj: Any) -> Transaction | None:
+    """The common case in one pass with inline checks; None where anything is off."""
+    if type(obj) is not list or len(obj) != 6:
+        return None
+    version, ins, outs, locktime, extra, wits = obj
+    if not (
+        type(version) is int
+        and 0 <= version <= U32_MAX
+        and type(locktime) is int
+        and 0 <= locktime <= U32_MAX
+        and type(extra) is bytes
+        and type(ins) is list
+        and type(outs) is list
+        and type(wits) is list
+        and len(ins) <= MAX_TX_ITEMS
+        and len(outs) <= MAX_TX_ITEMS
+        and len(wits) <= MAX_TX_ITEMS
+    ):
+        return None
+    inputs = []
+    for item in ins:
+        if type(item) is not list or len(item) != 2:
+            return None
+        txid, vout = item
+        if type(txid) is not bytes or len(txid) != HASH_SIZE or type(vout) is not int:
+            return None
+        if not 0 <= vout <= U32_MAX:
+            return None
+        inputs.append(_tuple_new(OutPoint, item))
+    outputs = []
+    for item in outs:
+        if type(item) is not list or len(item) != 2:
+            return None
+        value, lock = item
+        if type(value) is not int or type(lock) is not bytes or len(lock) > MAX_LOCK_SIZE:
+            return None
+        if not 0 <= value <= U63_MAX:
+            return None
+        outputs.append(_tuple_new(TxOut, item))
+    witnesses = []
+    for item in wits:
+        if type(item) is not list or len(item) != 2:
+            return None
+        pubkey, signature = item
+        if type(pubkey) is not bytes or type(signature) is not bytes:
+            return None
+        if len(pubkey) != PUBKEY_SIZE or len(signature) != SIGNATURE_SIZE:
+            return None
+        witnesses.append(_tuple_new(Witness, item))
+    return Transaction.make(
+        version, tuple(inputs), tuple(outputs), locktime, extra, tuple(witnesses)
+    )
 
 
 def _read_input(obj: Any, index: int) -> OutPoint:
