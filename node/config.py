@@ -1,0 +1,85 @@
+"""Node configuration: one frozen value built from flags and ``SEEDCHAIN_*`` variables.
+
+May import consensus and stdlib. Every field has a safe default: the API binds to 127.0.0.1
+only, the P2P port to every interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consensus.addresses import decode_address
+from consensus.errors import AddressError
+from consensus.params import ChainParams
+
+
+class ConfigError(ValueError):
+    """A flag or variable with a value the node cannot use (one-line message)."""
+
+
+@dataclass(frozen=True)
+class HostPort:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def parse_hostport(text: str, default_port: int | None = None) -> HostPort:
+    """``host:port``, ``[v6]:port``, or a bare host when ``default_port`` is given."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+        if not sep:
+            raise ConfigError(f"bad address {text!r}: missing ']'")
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    else:
+        host, port_text = text, ""
+    if not host:
+        raise ConfigError(f"bad address {text!r}: empty host")
+    if not port_text:
+        if default_port is None:
+            raise ConfigError(f"bad address {text!r}: expected HOST:PORT")
+        return HostPort(host, default_port)
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f"bad port in {text!r}")
+    return HostPort(host, int(port_text))
+
+
+def default_datadir(params: ChainParams) -> Path:
+    return Path.home() / ".seedchain" / params.name
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    params: ChainParams
+    datadir: Path
+    p2p_bind: HostPort
+    api_bind: HostPort
+    peers: tuple[HostPort, ...] = ()
+    mine_to: str | None = None
+    mine_threads: int = 1
+    mine_interval: float = 0.0  # minimum seconds between blocks the built-in miner finds
+    log_format: str = "auto"
+    listen: bool = True
+    max_outbound: int = 8
+    max_inbound: int = 64
+    cache_mb: int = 64
+    mempool_mb: int = 64
+    verify_processes: int = 0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mine_to is not None:
+            try:
+                decode_address(self.mine_to, self.params.hrp)
+            except AddressError as exc:
+                raise ConfigError(f"--mine-to: {exc}") from None
+        if not 1 <= self.mine_threads <= 256:
+            raise ConfigError("--mine-threads must be between 1 and 256")
+        if self.log_format not in ("auto", "console", "json"):
+            raise ConfigError("--log-format must be console or json")

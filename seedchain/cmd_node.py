@@ -1,0 +1,82 @@
+"""``seedchain node``: run a full node until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from seedchain.cli import CommandError
+from seedchain.runner import env, run_service
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("node", help="run a full node until SIGINT/SIGTERM")
+    p.add_argument("--network", default=env("NETWORK", "main"), choices=["main", "test", "regtest"])
+    p.add_argument("--datadir", default=env("DATADIR"), help="default ~/.seedchain/<network>")
+    p.add_argument("--p2p-bind", default=env("P2P_BIND"), help="HOST:PORT, default 0.0.0.0:<p2p>")
+    p.add_argument("--api-bind", default=env("API_BIND"), help="HOST:PORT, default 127.0.0.1:<api>")
+    peers = env("PEERS")
+    p.add_argument(
+        "--peer",
+        action="append",
+        default=[x for x in (peers or "").split(",") if x],
+        help="HOST:PORT of a peer to keep connected (repeatable)",
+    )
+    p.add_argument("--mine-to", default=env("MINE_TO"), help="mine blocks paying this address")
+    p.add_argument("--mine-threads", type=int, default=int(env("MINE_THREADS", "1") or 1))
+    p.add_argument(
+        "--mine-interval",
+        type=float,
+        default=float(env("MINE_INTERVAL", "-1") or -1),
+        help="minimum seconds between mined blocks (default: 1 on regtest, 0 elsewhere)",
+    )
+    p.add_argument(
+        "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
+    )
+    p.add_argument("--cache-mb", type=int, default=int(env("CACHE_MB", "64") or 64))
+    p.add_argument("--mempool-mb", type=int, default=int(env("MEMPOOL_MB", "64") or 64))
+    p.add_argument(
+        "--verify-processes",
+        type=int,
+        default=int(env("VERIFY_PROCESSES", "0") or 0),
+        help="worker processes for signature checks of large blocks (0: none)",
+    )
+    p.set_defaults(handler=run)
+
+
+def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from consensus.params import network
+    from node.config import ConfigError, NodeConfig, default_datadir, parse_hostport
+
+    params = network(args.network)
+    try:
+        return NodeConfig(
+            params=params,
+            datadir=Path(args.datadir).expanduser() if args.datadir else default_datadir(params),
+            p2p_bind=parse_hostport(args.p2p_bind or "0.0.0.0", params.p2p_port),
+            api_bind=parse_hostport(args.api_bind or "127.0.0.1", params.api_port),
+            peers=tuple(parse_hostport(x, params.p2p_port) for x in args.peer),
+            mine_to=args.mine_to,
+            mine_threads=args.mine_threads,
+            mine_interval=(
+                args.mine_interval
+                if args.mine_interval >= 0
+                else (1.0 if params.name == "regtest" else 0.0)
+            ),
+            log_format=args.log_format,
+            cache_mb=args.cache_mb,
+            mempool_mb=args.mempool_mb,
+            verify_processes=args.verify_processes,
+        )
+    except ConfigError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from node.logs import configure_logging
+    from node.server import Node
+
+    config = build_config(args)
+    configure_logging(config.log_format)
+    node = Node(config)
+    return run_service(node.run)
