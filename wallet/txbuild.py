@@ -1,0 +1,205 @@
+"""Building and signing our transactions: payments, and fee bumps that replace them.
+
+May import ``consensus`` (transaction, signing) and ``wallet`` modules (coinselect, errors,
+keys). No I/O: coins come in as arguments and the signed transaction goes out; broadcasting
+and remembering it are the caller's business.
+
+Inputs are sorted by outpoint and outputs by ``(value, lock)`` (BIP 69's idea), so the
+change output's position says nothing and the same selection always gives the same bytes.
+
+A fee bump follows Bitcoin Core's full-RBF rules (Seedchain has no opt-in signal: any
+unconfirmed transaction may be replaced). The replacement spends every input of the
+original (adding more if needed), pays the same payments, and pays
+``fee >= old_fee + incremental_relay_rate * new_size`` at a fee rate strictly above the
+original's; the extra fee comes out of the change, then out of added inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from consensus.signing import sign_transaction
+from consensus.transaction import OutPoint, Transaction, TxOut
+from wallet.coinselect import FeePolicy, Selection, SpendableCoin, select_coins
+from wallet.errors import FeeBumpError, WalletError
+from wallet.keys import CHANGE, Keychain, KeyId
+
+TX_VERSION = 1
+INCREMENTAL_RELAY_FEE_RATE = 1
+"""Units per byte a replacement must add on top of the fee it replaces (Core's default is
+1 sat/vB); keep in step with the node's mempool policy."""
+
+
+@dataclass(frozen=True)
+class BuiltTransaction:
+    """A signed transaction of ours and what went into it."""
+
+    tx: Transaction
+    fee: int
+    coins: tuple[SpendableCoin, ...]  # in input order
+    change_vout: int | None
+    change_key: KeyId | None
+
+    @property
+    def spent_outputs(self) -> list[TxOut]:
+        return [TxOut(coin.value, coin.lock) for coin in self.coins]
+
+    @property
+    def inputs(self) -> frozenset[OutPoint]:
+        return frozenset(self.tx.inputs)
+
+
+def build_payment(
+    keys: Keychain,
+    coins: Iterable[SpendableCoin],
+    recipient_lock: bytes,
+    amount: int,
+    fee_rate: int,
+    change_index: int,
+    chain_id: bytes,
+    *,
+    exclude: Collection[OutPoint] = frozenset(),
+    locktime: int = 0,
+) -> BuiltTransaction:
+    """Pay ``amount`` to ``recipient_lock`` from ``coins`` at ``fee_rate`` units/byte, change
+    (if any) to the change key ``change_index``; sign for ``chain_id``.
+
+    Raises :class:`~wallet.errors.InsufficientFunds`, :class:`~wallet.errors.InvalidAmount`
+    or :class:`~wallet.errors.InvalidFeeRate` from coin selection. Coins in ``exclude`` are
+    never spent. The caller advances its next change index when ``change_vout`` is not None.
+    """
+    change_key = KeyId(CHANGE, change_index)
+    change_lock = keys.by_id(change_key).lock
+    selection = select_coins(
+        coins,
+        [TxOut(amount, recipient_lock)],
+        fee_rate,
+        change_lock,
+        exclude=exclude,
+        locktime=locktime,
+    )
+    return _assemble(keys, selection, change_lock, change_key, chain_id, locktime)
+
+
+def bump_fee(
+    original: Transaction,
+    spent: Sequence[SpendableCoin],
+    new_fee_rate: int,
+    keys: Keychain,
+    chain_id: bytes,
+    *,
+    change_vout: int | None,
+    change_key: KeyId,
+    coins: Iterable[SpendableCoin] = (),
+    exclude: Collection[OutPoint] = frozenset(),
+    incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
+    descendant_fees: int = 0,
+) -> BuiltTransaction:
+    """A replacement for our unconfirmed ``original`` paying ``new_fee_rate`` units/byte.
+
+    ``spent`` are the coins ``original`` spends, in its input order; ``change_vout`` is the
+    position of our change output in ``original`` (None: it has none) and ``change_key`` the
+    key the replacement's change goes to (the original change's key, or a fresh one).
+    ``coins`` may be added as inputs if the original's are not enough: pass confirmed coins
+    only (a replacement may not add unconfirmed inputs). Raises :class:`FeeBumpError` when the
+    rate is not higher than the original's, and ``InsufficientFunds`` when even added coins
+    cannot pay. ``descendant_fees`` is the fee of our unconfirmed transactions that spend
+    ``original``'s outputs: the replacement evicts them too, so it must outbid them as well.
+    """
+    if tuple(coin.outpoint for coin in spent) != original.inputs:
+        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
+    old_fee = sum(coin.value for coin in spent) - original.total_out()
+    old_size = original.size
+    if new_fee_rate * old_size <= old_fee:
+        raise FeeBumpError(
+            f"fee rate {new_fee_rate} units/byte is not above the original's"
+            f" {old_fee / old_size:.2f}; choose a higher rate"
+        )
+    change_lock = keys.by_id(change_key).lock
+    payments = list(original.outputs)
+    if change_vout is not None:
+        if not 0 <= change_vout < len(payments) or payments[change_vout].lock != change_lock:
+            raise FeeBumpError(f"output {change_vout} of the original is not its change")
+        del payments[change_vout]
+    if not payments:
+        raise FeeBumpError("the transaction to replace pays nothing but change")
+    replaced_fees = old_fee + descendant_fees
+    policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
+    original_txid = original.txid
+    addable = [coin for coin in coins if coin.outpoint.txid != original_txid]  # not its own change
+    selection = select_coins(
+        addable,
+        payments,
+        policy,
+        change_lock,
+        exclude=set(exclude) | set(original.inputs),
+        preset=spent,
+        locktime=original.locktime,
+    )
+    built = _assemble(keys, selection, change_lock, change_key, chain_id, original.locktime)
+    check_replacement(
+        old_fee, old_size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
+    )
+    return built
+
+
+def check_replacement(
+    old_fee: int,
+    old_size: int,
+    new_fee: int,
+    new_size: int,
+    incremental_fee_rate: int,
+    replaced_fees: int | None = None,
+) -> None:
+    """Raise :class:`FeeBumpError` unless a replacement pays for its own relay on top of
+    the fees it replaces (``replaced_fees``: the original's and its descendants'; the
+    original's alone by default) and has a fee rate strictly above the original's (Bitcoin
+    Core's full-RBF rules 3, 4 and 6)."""
+    replaced = old_fee if replaced_fees is None else replaced_fees
+    if new_fee < replaced + incremental_fee_rate * new_size:
+        raise FeeBumpError(
+            f"replacement fee {new_fee} is below {replaced} + {incremental_fee_rate} x {new_size}"
+        )
+    if new_fee * old_size <= old_fee * new_size:
+        raise FeeBumpError("replacement fee rate is not above the original's")
+
+
+def _assemble(
+    keys: Keychain,
+    selection: Selection,
+    change_lock: bytes,
+    change_key: KeyId,
+    chain_id: bytes,
+    locktime: int,
+) -> BuiltTransaction:
+    """Order, sign and check the transaction a selection describes."""
+    coins = sorted(selection.coins, key=lambda coin: coin.outpoint.key())
+    outputs = list(selection.payments)
+    if selection.change:
+        outputs.append(TxOut(selection.change, change_lock))
+    order = sorted(range(len(outputs)), key=lambda i: (outputs[i].value, outputs[i].lock))
+    change_vout = order.index(len(outputs) - 1) if selection.change else None
+    private_keys = []
+    for coin in coins:
+        key = keys.by_id(coin.key_id)
+        if key.lock != coin.lock:
+            raise WalletError(f"coin {coin.outpoint} is not locked to our key {coin.key_id}")
+        private_keys.append(key.private_key)
+    unsigned = Transaction(
+        TX_VERSION,
+        tuple(coin.outpoint for coin in coins),
+        tuple(outputs[i] for i in order),
+        locktime,
+    )
+    tx = sign_transaction(
+        unsigned, private_keys, [TxOut(coin.value, coin.lock) for coin in coins], chain_id
+    )
+    if tx.size != selection.size:
+        raise AssertionError(f"size estimate {selection.size} != signed size {tx.size}")
+    fee = sum(coin.value for coin in coins) - tx.total_out()
+    if fee != selection.fee:
+        raise AssertionError(f"fee {fee} != selected fee {selection.fee}")
+    return BuiltTransaction(
+        tx, fee, tuple(coins), change_vout, change_key if change_vout is not None else None
+    )
