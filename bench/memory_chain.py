@@ -57,7 +57,9 @@ def main() -> None:
                 TxOut(value, lock_for_key_hash((height * 1000 + i).to_bytes(20, "big")))
                 for i in range(args.outputs_per_block)
             ]
-            block = assemble_block(prev.hash, height, prev.time + 1, REGTEST.pow_limit_bits, [], outputs)
+            block = assemble_block(
+                prev.hash, height, prev.time + 1, REGTEST.pow_limit_bits, [], outputs
+            )
             solved = solve_block(block)
             assert solved is not None
             state.accept_block(solved, NOW)

@@ -1,0 +1,414 @@
+"""The mempool: valid unconfirmed transactions waiting for a block, as Bitcoin Core keeps them.
+
+May import consensus, the other ``node.mempool_*`` modules, ``node.txgraph``, ``node.fees`` and
+the standard library (no asyncio, no clock: time comes in as ``now``, Unix seconds).
+
+``accept`` runs, cheapest first: consensus sanity, standardness, finality at the next height,
+inputs against the chain's UTXO set with mempool outputs laid over it (a missing input sends the
+transaction to the orphan pool), amounts and maturity, fee-rate floors, ancestor/descendant
+limits, full-RBF replacement rules, and last every signature. Only then does anything change:
+replaced transactions leave, the entry goes in, and if that takes the mempool over its size cap
+the lowest descendant-score packages are evicted (raising the rolling minimum fee-rate); if the
+new transaction is among them, everything is put back and ``MempoolFull`` is raised. A refused
+transaction leaves the mempool exactly as it was.
+
+The chain view must already show the new tip when ``block_connected`` or ``reorg`` is called.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import replace
+
+from consensus.block import Block
+from consensus.errors import BadSignature, ConsensusError, MissingInputs, UnexpectedCoinbase
+from consensus.params import ChainParams
+from consensus.signing import verify_batch
+from consensus.transaction import OutPoint, Transaction
+from consensus.tx_rules import (
+    check_transaction_final,
+    check_transaction_inputs,
+    check_transaction_sanity,
+    signature_jobs,
+)
+from consensus.utxo import Coin, Verifier
+from node.fees import FeeEstimator, combine_estimates, fee_histogram
+from node.mempool_errors import (
+    AlreadyConfirmed,
+    AlreadyInMempool,
+    MempoolError,
+    MempoolFull,
+    MempoolMinFeeNotMet,
+    MinFeeNotMet,
+)
+from node.mempool_orphans import OrphanPool
+from node.mempool_policy import MempoolPolicy, RollingFeeFloor, check_standard
+from node.mempool_reorg import invalid_after_reorg, remove_for_block
+from node.mempool_rules import (
+    check_chain_limits,
+    check_conflicts_bound,
+    check_disjoint,
+    check_replacement,
+)
+from node.mempool_select import select_for_block
+from node.mempool_types import (
+    MEMPOOL_HEIGHT,
+    AcceptResult,
+    ChainView,
+    MissingParents,
+    ReorgResult,
+)
+from node.txgraph import MempoolEntry, TxGraph
+
+__all__ = ["AcceptResult", "ChainView", "Mempool", "MempoolEntry", "MempoolPolicy", "ReorgResult"]
+
+
+class Mempool:
+    """Unconfirmed transactions valid on the chain view's tip (see the module docstring)."""
+
+    def __init__(
+        self,
+        params: ChainParams,
+        chain: ChainView,
+        policy: MempoolPolicy | None = None,
+        *,
+        estimator: FeeEstimator | None = None,
+        verifier: Verifier = verify_batch,
+    ) -> None:
+        self.params = params
+        self.chain = chain
+        self.policy = policy or MempoolPolicy()
+        self.estimator = estimator or FeeEstimator()
+        self.verifier = verifier
+        self.graph = TxGraph()
+        p = self.policy
+        self.orphans = OrphanPool(
+            p.max_orphans, p.max_orphan_bytes, p.max_orphan_tx_size, p.orphan_expiry_seconds
+        )
+        self._sequence = 0
+        self._version = 0  # bumped on every change of the entries (for caches)
+        self._last_now = 0
+        self.rolling_floor = RollingFeeFloor(p.rolling_fee_half_life, p.incremental_relay_fee_rate)
+        self._rates_cache: tuple[int, list[tuple[float, int]]] = (-1, [])
+
+    # --- accepting ----------------------------------------------------------------------------
+    def accept(self, tx: Transaction, now: int) -> AcceptResult:
+        """Validate ``tx`` and add it (or hold it as an orphan). Raises the consensus error of a
+        broken rule, or a ``MempoolError`` for a policy refusal; then nothing has changed."""
+        self._last_now = max(self._last_now, now)
+        try:
+            result = self._accept_one(tx, now)
+        except MissingParents as missing:
+            if tx.txid not in self.orphans:
+                self.orphans.add(tx, now)
+            return AcceptResult(tx.txid, 0, tx.size, orphan=True, missing_parents=missing.parents)
+        if not len(self.orphans):
+            return result
+        self.orphans.remove(tx.txid)  # held as an orphan before a block confirmed its parents
+        return replace(result, accepted_orphans=tuple(self._accept_orphans([tx.txid], now)))
+
+    def _accept_one(self, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
+        graph = self.graph
+        entries = graph.entries
+        policy = self.policy
+        txid = tx.txid
+        if txid in entries:
+            raise AlreadyInMempool(f"{tx.txid_hex} is already in the mempool")
+        check_transaction_sanity(tx)
+        if not tx.inputs:
+            raise UnexpectedCoinbase("a coinbase is valid only as the first transaction of a block")
+        check_standard(tx, policy)
+        chain = self.chain
+        spend_height = chain.tip_height + 1
+        check_transaction_final(tx, spend_height, chain.tip_median_time_past)
+        coins: list[Coin] = []
+        parents: set[bytes] = set()
+        conflicts: set[bytes] = set()
+        missing: list[OutPoint] = []
+        chain_coins = chain.coins
+        spenders = graph.spenders
+        for outpoint in tx.inputs:
+            spender = spenders.get(outpoint)
+            if spender is not None:
+                conflicts.add(spender)
+            parent = entries.get(outpoint.txid)
+            if parent is None:
+                coin = chain_coins.get_coin(outpoint)
+                if coin is None:
+                    missing.append(outpoint)
+                else:
+                    coins.append(coin)
+                continue
+            if outpoint.vout >= len(parent.tx.outputs):
+                raise MissingInputs(f"{tx.txid_hex} spends {outpoint}, which does not exist")
+            out = parent.tx.outputs[outpoint.vout]
+            coins.append(Coin(out.value, out.lock, MEMPOOL_HEIGHT, False))
+            parents.add(outpoint.txid)
+        if missing:
+            if self._is_confirmed(tx):
+                raise AlreadyConfirmed(f"{tx.txid_hex} is already in the chain")
+            raise MissingParents(tuple(dict.fromkeys(op.txid for op in missing)))
+        if conflicts:
+            check_conflicts_bound(graph, conflicts, policy)
+        fee = check_transaction_inputs(tx, coins, spend_height, self.params)
+        size = tx.size
+        if not from_block:
+            self._check_fee_rate(fee, size, now)
+        ancestors = graph.ancestors_of(parents, policy.max_ancestor_count) if parents else set()
+        replaced: set[bytes] = set()
+        if conflicts:
+            check_disjoint(ancestors, conflicts)
+            replaced = graph.with_descendants(conflicts)
+        if ancestors or replaced or size > policy.max_ancestor_size:
+            check_chain_limits(graph, size, ancestors, replaced, policy)
+        if conflicts:
+            check_replacement(graph, tx, fee, size, conflicts, replaced, policy)
+        if not from_block:  # a disconnected block's transactions were verified in that block
+            jobs = signature_jobs(tx, [c.output for c in coins], self.params.chain_id)
+            bad = self.verifier(jobs)
+            if bad >= 0:
+                raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
+        return self._commit(tx, fee, size, now, parents, ancestors, replaced, from_block)
+
+    def _commit(
+        self,
+        tx: Transaction,
+        fee: int,
+        size: int,
+        now: int,
+        parents: set[bytes],
+        ancestors: set[bytes],
+        replaced: set[bytes],
+        from_block: bool,
+    ) -> AcceptResult:
+        graph = self.graph
+        floor = self.rolling_floor
+        if not from_block:
+            floor.decay(now, graph.total_size, self.policy.max_bytes)
+        removed = graph.remove(replaced) if replaced else []
+        self._sequence += 1
+        entry = MempoolEntry(tx, tx.txid, fee, size, now, self.chain.tip_height, self._sequence)
+        graph.add(entry, parents, ancestors, link_children=from_block)
+        evicted: list[MempoolEntry] = []
+        if not from_block and graph.total_size > self.policy.max_bytes:
+            saved = floor.state()
+            evicted = self._trim()
+            if tx.txid not in graph.entries:
+                for back in sorted(removed + evicted, key=lambda e: (e.ancestor_count, e.sequence)):
+                    if back is not entry:
+                        graph.add(back, link_children=True)
+                floor.restore(saved)
+                raise MempoolFull(f"{tx.txid_hex} would be the first evicted from a full mempool")
+        self._version += 1
+        for gone in (*removed, *evicted):
+            self.estimator.untrack(gone.txid)
+        if not from_block and not entry.parents:
+            self.estimator.track(entry.txid, entry.height, fee, size)
+        return AcceptResult(
+            tx.txid,
+            fee,
+            size,
+            replaced=tuple(e.txid for e in removed),
+            evicted=tuple(e.txid for e in evicted),
+        )
+
+    def _accept_orphans(self, parents: list[bytes], now: int) -> list[AcceptResult]:
+        """Retry orphans that spend the outputs of ``parents`` (and, in turn, of any orphan
+        that gets in). Orphans that turn out invalid leave the orphan pool."""
+        accepted: list[AcceptResult] = []
+        queue = deque(parents)
+        while queue and len(self.orphans):
+            for orphan in self.orphans.children_of(queue.popleft()):
+                if orphan.txid not in self.orphans:
+                    continue
+                try:
+                    result = self._accept_one(orphan, now)
+                except MissingParents:
+                    continue  # still waiting for another parent
+                except (ConsensusError, MempoolError):
+                    self.orphans.remove(orphan.txid)
+                    continue
+                self.orphans.remove(orphan.txid)
+                accepted.append(result)
+                queue.append(result.txid)
+        return accepted
+
+    def _is_confirmed(self, tx: Transaction) -> bool:
+        coins = self.chain.coins
+        txid = tx.txid
+        return any(coins.get_coin(OutPoint(txid, i)) is not None for i in range(len(tx.outputs)))
+
+    # --- fee floors ---------------------------------------------------------------------------
+    def _check_fee_rate(self, fee: int, size: int, now: int) -> None:
+        rolling_milli = round(self.min_fee_rate(now) * 1000)
+        if fee * 1000 < rolling_milli * size:
+            raise MempoolMinFeeNotMet(
+                f"fee {fee} for {size} bytes is below the mempool minimum {rolling_milli / 1000}/B"
+            )
+        if fee < self.policy.min_relay_fee_rate * size:
+            raise MinFeeNotMet(
+                f"fee {fee} for {size} bytes is below {self.policy.min_relay_fee_rate}/B"
+            )
+
+    def min_fee_rate(self, now: int | None = None) -> float:
+        """The rolling minimum fee-rate (units per byte) a new transaction must pay now; 0 when
+        nothing has been evicted lately (see ``RollingFeeFloor``)."""
+        when = self._last_now if now is None else now
+        return self.rolling_floor.current(when, self.graph.total_size, self.policy.max_bytes)
+
+    def _trim(self) -> list[MempoolEntry]:
+        """Evict lowest descendant-score packages until within ``max_bytes``."""
+        graph = self.graph
+        evicted: list[MempoolEntry] = []
+        while graph.total_size > self.policy.max_bytes:
+            worst = graph.lowest_score()
+            if worst is None:
+                break
+            self.rolling_floor.bump(worst.descendant_fees / worst.descendant_size)
+            evicted.extend(graph.remove(graph.with_descendants([worst.txid])))
+        return evicted
+
+    # --- leaving ------------------------------------------------------------------------------
+    def remove(self, txid: bytes) -> list[bytes]:
+        """Remove ``txid`` and its descendants (e.g. a wallet abandoning it); their txids."""
+        return self._remove_with_descendants([txid])
+
+    def _remove_with_descendants(self, txids: list[bytes]) -> list[bytes]:
+        doomed = self.graph.with_descendants(txids)
+        if not doomed:
+            return []
+        removed = self.graph.remove(doomed)
+        self._version += 1
+        for entry in removed:
+            self.estimator.untrack(entry.txid)
+        return [e.txid for e in removed]
+
+    def expire(self, now: int) -> list[bytes]:
+        """Remove transactions that entered more than ``expiry_seconds`` before ``now``, with
+        their descendants, and expired orphans. Returns the mempool txids removed."""
+        self._last_now = max(self._last_now, now)
+        self.rolling_floor.decay(now, self.graph.total_size, self.policy.max_bytes)
+        self.orphans.expire(now)
+        return self._remove_with_descendants(
+            self.graph.entered_before(now - self.policy.expiry_seconds)
+        )
+
+    def block_connected(
+        self, block: Block, height: int | None = None, now: int | None = None
+    ) -> list[bytes]:
+        """``block`` (at ``height``, by default the tip's) joined the chain: its transactions
+        and whatever conflicts with them leave. Returns the txids of the conflicts removed."""
+        height = self.chain.tip_height if height is None else height
+        removed = self._remove_for_block(block, height)
+        self._after_blocks(self._last_now if now is None else now)
+        return removed
+
+    def reorg(self, disconnected: list[Block], connected: list[Block], now: int) -> ReorgResult:
+        """The chain switched branches: ``disconnected`` newest first, ``connected`` oldest
+        first, the chain view already at the new tip. The connected blocks' transactions and
+        conflicts leave; the disconnected blocks' transactions (not coinbases) come back if
+        still valid (fee floors and size cap waived, as in Core); then whatever the new chain
+        made invalid leaves, and the size cap is enforced."""
+        self._last_now = max(self._last_now, now)
+        first_height = self.chain.tip_height - len(connected) + 1
+        removed: list[bytes] = []
+        for offset, block in enumerate(connected):
+            removed += self._remove_for_block(block, first_height + offset)
+        self._after_blocks(now)
+        returned: list[bytes] = []
+        for block in reversed(disconnected):
+            for tx in block.transactions[1:]:
+                try:
+                    self._accept_one(tx, now, from_block=True)
+                except (ConsensusError, MempoolError, MissingParents):
+                    continue
+                returned.append(tx.txid)
+        self._version += 1
+        removed += self._remove_with_descendants(
+            invalid_after_reorg(self.graph, self.chain, self.params)
+        )
+        evicted = self._trim()
+        for entry in evicted:
+            self.estimator.untrack(entry.txid)
+        removed += [e.txid for e in evicted]
+        accepted = self._accept_orphans(returned, now)
+        entries = self.graph.entries
+        return ReorgResult(
+            tuple(t for t in returned if t in entries), tuple(removed), tuple(accepted)
+        )
+
+    def _remove_for_block(self, block: Block, height: int) -> list[bytes]:
+        removed = remove_for_block(self.graph, self.estimator, block, height)
+        self.orphans.remove_for_block(block)
+        self._version += 1
+        return removed
+
+    def _after_blocks(self, now: int) -> None:
+        self.rolling_floor.block_arrived(now, self.graph.total_size, self.policy.max_bytes)
+        self._version += 1
+
+    # --- block template and fees --------------------------------------------------------------
+    def select_for_block(self, max_bytes: int) -> tuple[list[Transaction], int]:
+        """Transactions for a block template by ancestor fee-rate, parents first, whose sizes
+        sum to at most ``max_bytes``; and their total fee."""
+        return select_for_block(self.graph, max_bytes)
+
+    def _rates_by_fee(self) -> list[tuple[float, int]]:
+        version, rates = self._rates_cache
+        if version != self._version:
+            entries = self.graph.entries.values()
+            rates = sorted(((e.fee / e.size, e.size) for e in entries), reverse=True)
+            self._rates_cache = (self._version, rates)
+        return rates
+
+    def fee_histogram(self) -> list[tuple[float, int]]:
+        """Esplora's ``fee_histogram``: ``(fee-rate, bytes)`` bins, highest fee-rate first."""
+        return fee_histogram(self._rates_by_fee())
+
+    def fee_estimates(self) -> dict[int, float]:
+        """Fee-rate (units per byte) per confirmation target (Esplora's targets)."""
+        floor = max(float(self.policy.min_relay_fee_rate), self.min_fee_rate())
+        return combine_estimates(
+            self.estimator, self._rates_by_fee(), self.params.max_block_size, floor
+        )
+
+    # --- queries ------------------------------------------------------------------------------
+    def __contains__(self, txid: object) -> bool:
+        return txid in self.graph.entries
+
+    def __len__(self) -> int:
+        return len(self.graph.entries)
+
+    def get(self, txid: bytes) -> MempoolEntry | None:
+        return self.graph.entries.get(txid)
+
+    def txids(self) -> list[bytes]:
+        return list(self.graph.entries)
+
+    def spender_of(self, outpoint: OutPoint) -> bytes | None:
+        """The txid of the mempool transaction spending ``outpoint``, if any."""
+        return self.graph.spenders.get(outpoint)
+
+    def ancestors(self, txid: bytes) -> set[bytes]:
+        return self.graph.ancestors(txid)
+
+    def descendants(self, txid: bytes) -> set[bytes]:
+        return self.graph.descendants(txid)
+
+    def check(self) -> None:
+        """Verify every internal index from scratch (tests; raises MempoolInconsistency)."""
+        self.graph.check()
+
+    @property
+    def count(self) -> int:
+        return len(self.graph.entries)
+
+    @property
+    def total_fees(self) -> int:
+        """The sum of the fees of the transactions in the mempool (Esplora's ``total_fee``)."""
+        return self.graph.total_fees
+
+    @property
+    def bytes(self) -> int:
+        """The sum of the sizes of the transactions in the mempool."""
+        return self.graph.total_size
