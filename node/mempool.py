@@ -18,6 +18,7 @@ The chain view must already show the new tip when ``block_connected`` or ``reorg
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import replace
 
 from consensus.block import Block
@@ -302,6 +303,21 @@ class Mempool:
         removed = self._remove_for_block(block, height)
         self._after_blocks(self._last_now if now is None else now)
         return removed
+
+    def apply_chain_update(
+        self,
+        disconnected: Sequence[tuple[Block, int]],
+        connected: Sequence[tuple[Block, int]],
+        now: int,
+    ) -> None:
+        """The chain's tip moved (a ``node.chain.ChainUpdate``: newest-first disconnected and
+        oldest-first connected blocks with heights). An extension removes what the blocks
+        confirm; a branch switch is a reorg."""
+        if disconnected:
+            self.reorg([b for b, _ in disconnected], [b for b, _ in connected], now)
+        else:
+            for block, height in connected:
+                self.block_connected(block, height, now)
 
     def reorg(self, disconnected: list[Block], connected: list[Block], now: int) -> ReorgResult:
         """The chain switched branches: ``disconnected`` newest first, ``connected`` oldest

@@ -57,14 +57,7 @@ class Node:
 
     def _on_chain_update(self, update: ChainUpdate) -> None:
         """Chain thread: keep the mempool in step, then tell the event loop."""
-        now = int(time.time())
-        if update.disconnected:
-            self.mempool.reorg(
-                [b for b, _ in update.disconnected], [b for b, _ in update.connected], now
-            )
-        else:
-            for block, height in update.connected:
-                self.mempool.block_connected(block, height, now)
+        self.mempool.apply_chain_update(update.disconnected, update.connected, int(time.time()))
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._signal_tip_changed)
 
