@@ -8,7 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"
 ruff check .
 echo "== mypy --strict"
-mypy --strict consensus mining
+mypy --strict consensus mining wallet p2p
 echo "== import contracts"
 lint-imports
 echo "== pytest"
