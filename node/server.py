@@ -24,12 +24,18 @@ from node.mempool import AcceptResult as TxAcceptResult
 from node.mempool import Mempool
 from node.mempool_policy import MempoolPolicy
 from node.miner import BlockMiner
+from node.netsync import NetSync
 from node.runtime import tune_gc
 from node.sigverify import ParallelVerifier
+from p2p.addrbook import AddressBook
+from p2p.connmgr import ConnectionManager
+from p2p.settings import ConnectionConfig
 
 T = TypeVar("T")
 log = structlog.get_logger("seedchain.node")
 STATUS_INTERVAL = 10.0
+RELAY_INTERVAL = 0.05  # how often queued transaction announcements are flushed
+STALL_CHECK_INTERVAL = 1.0
 
 
 class Node:
@@ -43,7 +49,11 @@ class Node:
         self.chain: ChainState
         self.mempool: Mempool
         self.miner: BlockMiner | None = None
+        self.netsync: NetSync | None = None
+        self.connmgr: ConnectionManager | None = None
         self.started = asyncio.Event()
+        self._updates: list[ChainUpdate] = []
+        self._updates_ready = asyncio.Event()
 
     # --- the chain thread ---------------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -59,11 +69,23 @@ class Node:
         """Chain thread: keep the mempool in step, then tell the event loop."""
         self.mempool.apply_chain_update(update.disconnected, update.connected, int(time.time()))
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._signal_tip_changed)
+            self._loop.call_soon_threadsafe(self._signal_tip_changed, update)
 
-    def _signal_tip_changed(self) -> None:
+    def _signal_tip_changed(self, update: ChainUpdate) -> None:
         event, self._tip_changed = self._tip_changed, asyncio.Event()
         event.set()
+        self._updates.append(update)
+        self._updates_ready.set()
+
+    async def _announce_updates(self) -> None:
+        """Hand each chain update to the network side, in order."""
+        while True:
+            await self._updates_ready.wait()
+            self._updates_ready.clear()
+            updates, self._updates = self._updates, []
+            if self.netsync is not None:
+                for update in updates:
+                    await self.netsync.tip_changed(update)
 
     def _open(self) -> None:
         kwargs: dict[str, Any] = {"cache_bytes": self.config.cache_mb * 1024 * 1024}
@@ -86,7 +108,32 @@ class Node:
         return await self.call(self.chain.accept_block, block, int(time.time()))
 
     async def submit_transaction(self, tx: Transaction) -> TxAcceptResult:
-        return await self.call(self.mempool.accept, tx, int(time.time()))
+        result = await self.call(self.mempool.accept, tx, int(time.time()))
+        if self.netsync is not None and not result.orphan:
+            self.netsync.txrelay.announce_local(result.accepted)
+        return result
+
+    def _connection_config(self) -> ConnectionConfig:
+        cfg = self.config
+        return ConnectionConfig(
+            bind_host=cfg.p2p_bind.host,
+            bind_port=cfg.p2p_bind.port,
+            listen=cfg.listen,
+            peers=tuple(str(p) for p in cfg.peers),
+            max_outbound=cfg.max_outbound,
+            max_inbound=cfg.max_inbound,
+        )
+
+    async def _relay(self) -> None:
+        assert self.netsync is not None and self.connmgr is not None
+        next_stall_check = 0.0
+        while True:
+            await asyncio.sleep(RELAY_INTERVAL)
+            self.netsync.txrelay.flush(self.connmgr.peers())
+            now = time.monotonic()
+            if now >= next_stall_check:
+                next_stall_check = now + STALL_CHECK_INTERVAL
+                await self.netsync.check_stalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -100,8 +147,20 @@ class Node:
             height=self.chain.height,
             tip=self.chain.tip.hash_hex,
         )
+        self.netsync = NetSync(self)
+        self.connmgr = ConnectionManager(
+            self.params,
+            self.netsync,
+            self._connection_config(),
+            addrbook=AddressBook(self.config.datadir),
+            best_height=lambda: self.chain.height,
+        )
         try:
             async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self.connmgr.run(), name="p2p")
+                await self.connmgr.wait_started()
+                tasks.create_task(self._announce_updates(), name="announce")
+                tasks.create_task(self._relay(), name="relay")
                 if self.config.mine_to:
                     self.miner = BlockMiner(
                         self,
@@ -117,6 +176,11 @@ class Node:
             self._executor.shutdown(wait=True)
             log.info("node_stopped", height=self.chain.height)
 
+    @property
+    def p2p_port(self) -> int:
+        assert self.connmgr is not None
+        return self.connmgr.port
+
     async def _report_status(self) -> None:
         while True:
             await asyncio.sleep(STATUS_INTERVAL)
@@ -126,5 +190,7 @@ class Node:
                 tip=self.chain.tip.hash_hex,
                 mempool_txs=len(self.mempool),
                 mempool_bytes=self.mempool.bytes,
+                peers=len(self.connmgr.peers()) if self.connmgr else 0,
+                best_header=self.netsync.best_header.height if self.netsync else 0,
                 hashrate_mhs=round(self.miner.hashrate, 3) if self.miner else 0.0,
             )

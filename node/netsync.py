@@ -1,0 +1,353 @@
+"""The node's side of the P2P network: headers-first sync, parallel block download, block
+announcements, and answering peers' requests. It is the ``p2p.PeerHandler`` of the node.
+
+May import consensus, p2p and node modules. Chain state is only touched on the chain thread
+(``node.call``); what runs on the event loop reads only values that thread publishes.
+
+Sync (Bitcoin Core's headers-first, simplified):
+- on connect, and whenever a peer announces something we cannot connect, ask it for headers
+  after our block locator; a full batch (2,000) is followed by the next request at once;
+- a batch that does not connect to what we know, or whose chain would end with no more work
+  than our tip (and is not a full batch), is not stored;
+- blocks on the most-work header chain are fetched in a moving window of ``WINDOW`` blocks
+  after our tip, at most ``MAX_IN_FLIGHT`` per peer, from every peer whose best header covers
+  them; a block in flight longer than ``stall_timeout`` gets its peer disconnected and is asked
+  of another;
+- new tips are announced with a ``headers`` message (up to 8 new blocks), else an ``inv`` of the
+  tip; peers that already know a block are skipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING
+
+import structlog
+
+from consensus.block import Block, BlockHeader
+from consensus.errors import BadMerkleRoot, BlockMutated, ConsensusError
+from consensus.hashing import ZERO_HASH
+from consensus.pow import block_work
+from node.blockindex import BlockStatus, ChainEntry, find_fork
+from node.chain import ChainUpdate, UnknownParent
+from node.txrelay import TxRelay
+from p2p.errors import DisconnectReason, Misbehaving
+from p2p.messages import (
+    INV_BLOCK,
+    INV_TX,
+    MAX_HEADERS,
+    MAX_INV_ITEMS,
+    BlockMessage,
+    GetData,
+    GetHeaders,
+    Headers,
+    Inv,
+    InvItem,
+    Mempool,
+    Message,
+    NotFound,
+    TxMessage,
+)
+from p2p.peer import Peer
+
+if TYPE_CHECKING:
+    from node.server import Node
+
+log = structlog.get_logger("seedchain.sync")
+
+WINDOW = 1024
+MAX_IN_FLIGHT = 16
+MAX_UNSOLICITED_BLOCKS = 8
+MAX_UNCONNECTING_HEADERS = 10
+MAX_ANNOUNCED_HEADERS = 8
+MAX_GETDATA_BLOCKS = 128
+
+
+@dataclass(eq=False)
+class PeerSync:
+    peer: Peer
+    best: ChainEntry | None = None  # the most-work header we know this peer has
+    in_flight: dict[bytes, float] = field(default_factory=dict)  # block hash -> when asked
+    unsolicited: int = 0
+    unconnecting: int = 0
+    missing: set[bytes] = field(default_factory=set)  # blocks it answered notfound for
+
+
+class NetSync:
+    def __init__(
+        self, node: Node, *, stall_timeout: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.node = node
+        self.chain = node.chain
+        self.params = node.params
+        self.stall_timeout = stall_timeout
+        self.clock = clock
+        self.peers: dict[Peer, PeerSync] = {}
+        self.in_flight: dict[bytes, PeerSync] = {}
+        self.best_chain: list[ChainEntry] = list(self.chain.active)  # best header chain
+        self.txrelay = TxRelay(node)
+        self.blocks_received = 0
+
+    @property
+    def best_header(self) -> ChainEntry:
+        return self.best_chain[-1]
+
+    def best_peer_height(self) -> int:
+        """The highest best-block height any connected peer told us (0 without peers)."""
+        heights = [p.remote_version.best_height for p in self.peers if p.remote_version]
+        return max(heights, default=0)
+
+    # --- PeerHandler --------------------------------------------------------------------------
+    async def on_peer_connected(self, peer: Peer) -> None:
+        self.peers[peer] = PeerSync(peer)
+        await self._request_headers(peer)
+
+    async def on_peer_disconnected(self, peer: Peer, reason: DisconnectReason) -> None:
+        state = self.peers.pop(peer, None)
+        if state is None:
+            return
+        for block_hash in state.in_flight:
+            self.in_flight.pop(block_hash, None)
+        self.txrelay.peer_gone(peer)
+        if state.in_flight:
+            await self._schedule()
+
+    async def on_message(self, peer: Peer, message: Message) -> None:
+        state = self.peers.get(peer)
+        if state is None:
+            return
+        if isinstance(message, TxMessage):
+            await self.txrelay.on_tx(peer, message.transaction)
+        elif isinstance(message, Inv):
+            await self._on_inv(state, message.items)
+        elif isinstance(message, GetData):
+            await self._on_getdata(peer, message.items)
+        elif isinstance(message, BlockMessage):
+            await self._on_block(state, message.block)
+        elif isinstance(message, Headers):
+            await self._on_headers(state, message.headers)
+        elif isinstance(message, GetHeaders):
+            await self._on_getheaders(peer, message)
+        elif isinstance(message, NotFound):
+            await self._on_notfound(state, message.items)
+        elif isinstance(message, Mempool):
+            txids = await self.node.call(self.node.mempool.txids)
+            for start in range(0, len(txids), MAX_INV_ITEMS):
+                items = [InvItem(INV_TX, t) for t in txids[start : start + MAX_INV_ITEMS]]
+                await peer.send(Inv(tuple(items)))
+
+    # --- headers ------------------------------------------------------------------------------
+    async def _request_headers(self, peer: Peer) -> None:
+        locator = await self.node.call(self.chain.locator, self.best_header)
+        await peer.send(GetHeaders(tuple(locator[:101]), ZERO_HASH))
+
+    async def _on_headers(self, state: PeerSync, headers: Sequence[BlockHeader]) -> None:
+        if not headers:
+            return
+        for prev, header in pairwise(headers):
+            if header.prev_hash != prev.hash:
+                raise Misbehaving("headers do not form a chain")
+        try:
+            entries = await self.node.call(self._accept_headers, headers)
+        except UnknownParent:
+            state.unconnecting += 1
+            if state.unconnecting > MAX_UNCONNECTING_HEADERS:
+                raise Misbehaving("too many headers that do not connect") from None
+            await self._request_headers(state.peer)
+            return
+        except ConsensusError as exc:
+            raise Misbehaving(
+                f"invalid header: {exc.code}: {exc}", discourage=exc.permanent
+            ) from None
+        state.unconnecting = 0
+        if entries:
+            last = entries[-1]
+            if state.best is None or last.chainwork > state.best.chainwork:
+                state.best = last
+            self._note_best_header(last)
+        if len(headers) == MAX_HEADERS:
+            await state.peer.send(GetHeaders((headers[-1].hash,), ZERO_HASH))
+        await self._schedule()
+
+    def _accept_headers(self, headers: Sequence[BlockHeader]) -> list[ChainEntry]:
+        """Chain thread. Refuses (returns []) a short batch that would not beat our tip."""
+        chain = self.chain
+        parent = chain.entries.get(headers[0].prev_hash)
+        if parent is None:
+            raise UnknownParent("headers do not connect")
+        if len(headers) < MAX_HEADERS and headers[-1].hash not in chain.entries:
+            work = parent.chainwork + sum(block_work(h.bits) for h in headers)
+            if work <= chain.tip.chainwork:
+                return []
+        return chain.accept_headers(headers, int(time.time()))
+
+    def _note_best_header(self, entry: ChainEntry) -> None:
+        """Make ``entry`` the best header if it has more work; keep ``best_chain`` its path."""
+        if entry.chainwork <= self.best_header.chainwork or entry.status.failed:
+            return
+        path: list[ChainEntry] = []
+        walker: ChainEntry | None = entry
+        while walker is not None and not (
+            walker.height < len(self.best_chain) and self.best_chain[walker.height] is walker
+        ):
+            path.append(walker)
+            walker = walker.parent
+        keep = 0 if walker is None else walker.height + 1
+        del self.best_chain[keep:]
+        self.best_chain.extend(reversed(path))
+
+    # --- blocks -------------------------------------------------------------------------------
+    async def _schedule(self) -> None:
+        """Ask peers for the next blocks of the best header chain that we lack."""
+        tip = self.chain.tip
+        best = self.best_header
+        if best.status.failed:
+            self._reset_best_chain()
+            best = self.best_header
+        if best.chainwork <= tip.chainwork:
+            return
+        if tip.height < len(self.best_chain) and self.best_chain[tip.height] is tip:
+            start = tip.height + 1
+        else:
+            start = find_fork(tip, best).height + 1
+        wanted = [
+            e
+            for e in self.best_chain[start : start + WINDOW]
+            if not e.status & BlockStatus.HAVE_DATA and e.hash not in self.in_flight
+        ]
+        if not wanted:
+            return
+        now = self.clock()
+        requests: dict[PeerSync, list[InvItem]] = {}
+        for state in self.peers.values():
+            capacity = MAX_IN_FLIGHT - len(state.in_flight)
+            if capacity <= 0 or state.best is None or not self._on_best_chain(state.best):
+                continue
+            batch = requests.setdefault(state, [])
+            for entry in wanted:
+                if capacity == 0 or entry.height > state.best.height:
+                    break
+                if entry.hash in self.in_flight or entry.hash in state.missing:
+                    continue
+                self.in_flight[entry.hash] = state
+                state.in_flight[entry.hash] = now
+                batch.append(InvItem(INV_BLOCK, entry.hash))
+                capacity -= 1
+        for state, items in requests.items():
+            if items:
+                await state.peer.send(GetData(tuple(items)))
+
+    def _on_best_chain(self, entry: ChainEntry) -> bool:
+        return entry.height < len(self.best_chain) and self.best_chain[entry.height] is entry
+
+    def _reset_best_chain(self) -> None:
+        """The best header turned out invalid: fall back to the active chain and re-derive."""
+        self.best_chain = list(self.chain.active)
+        for state in self.peers.values():
+            if state.best is not None and not state.best.status.failed:
+                self._note_best_header(state.best)
+
+    async def _on_block(self, state: PeerSync, block: Block) -> None:
+        block_hash = block.hash
+        if state.in_flight.pop(block_hash, None) is not None:
+            self.in_flight.pop(block_hash, None)
+        else:
+            state.unsolicited += 1
+            if state.unsolicited > MAX_UNSOLICITED_BLOCKS:
+                raise Misbehaving("unsolicited block flood")
+        try:
+            await self.node.call(self.chain.accept_block, block, int(time.time()))
+        except ConsensusError as exc:
+            at_fault = exc.permanent or isinstance(exc, (BadMerkleRoot, BlockMutated))
+            if at_fault:
+                raise Misbehaving(f"invalid block: {exc.code}: {exc}") from None
+            log.info("block_refused", hash=block.hash_hex, code=exc.code, peer=state.peer.address)
+        else:
+            self.blocks_received += 1
+            entry = self.chain.entries.get(block_hash)
+            if entry is not None:
+                if state.best is None or entry.chainwork > state.best.chainwork:
+                    state.best = entry
+                self._note_best_header(entry)
+        await self._schedule()
+
+    async def _on_notfound(self, state: PeerSync, items: Sequence[InvItem]) -> None:
+        for item in items:
+            if item.type == INV_BLOCK and state.in_flight.pop(item.hash, None) is not None:
+                self.in_flight.pop(item.hash, None)
+                state.missing.add(item.hash)
+            elif item.type == INV_TX:
+                self.txrelay.not_found(state.peer, item.hash)
+        await self._schedule()
+
+    async def _on_inv(self, state: PeerSync, items: Sequence[InvItem]) -> None:
+        txs = [i for i in items if i.type == INV_TX]
+        if txs:
+            await self.txrelay.on_inv(state.peer, txs)
+        if any(i.type == INV_BLOCK and i.hash not in self.chain.entries for i in items):
+            await self._request_headers(state.peer)
+
+    async def check_stalls(self) -> None:
+        """Disconnect peers that hold a requested block past the stall timeout."""
+        now = self.clock()
+        for state in list(self.peers.values()):
+            if any(now - asked > self.stall_timeout for asked in state.in_flight.values()):
+                log.info("peer_stalling", peer=state.peer.address, blocks=len(state.in_flight))
+                state.peer.close(DisconnectReason("stalling", "block download timed out"))
+
+    # --- serving ------------------------------------------------------------------------------
+    async def _on_getheaders(self, peer: Peer, message: GetHeaders) -> None:
+        headers = await self.node.call(self._headers_after, message.locator, message.stop_hash)
+        await peer.send(Headers(tuple(headers)))
+
+    def _headers_after(self, locator: Sequence[bytes], stop_hash: bytes) -> list[BlockHeader]:
+        chain = self.chain
+        fork = chain.find_locator_fork(locator)
+        headers = []
+        for height in range(fork.height + 1, min(chain.height, fork.height + MAX_HEADERS) + 1):
+            entry = chain.active[height]
+            headers.append(entry.header)
+            if entry.hash == stop_hash:
+                break
+        return headers
+
+    async def _on_getdata(self, peer: Peer, items: Sequence[InvItem]) -> None:
+        blocks = [i.hash for i in items if i.type == INV_BLOCK][:MAX_GETDATA_BLOCKS]
+        missing = [i for i in items if i.type == INV_BLOCK][MAX_GETDATA_BLOCKS:]
+        for item in items:
+            if item.type == INV_TX:
+                entry = self.node.mempool.get(item.hash)
+                if entry is None:
+                    missing.append(item)
+                else:
+                    await peer.send(TxMessage(entry.tx))
+        for block_hash in blocks:
+            raw = await self.node.call(self.chain.store.get_block, block_hash)
+            if raw is None:
+                missing.append(InvItem(INV_BLOCK, block_hash))
+            else:
+                await peer.send(BlockMessage(Block.decode(raw, self.params.max_block_size)))
+        if missing:
+            await peer.send(NotFound(tuple(missing)))
+
+    # --- announcing ---------------------------------------------------------------------------
+    async def tip_changed(self, update: ChainUpdate) -> None:
+        """Event loop, after each chain update: announce the new blocks, then keep syncing."""
+        connected = [block for block, _ in update.connected]
+        if connected:
+            self._note_best_header(self.chain.entries[connected[-1].hash])
+            self.txrelay.tip_changed()
+        for peer in list(self.peers):
+            new = [b.header for b in connected if b.hash not in peer.known_inventory]
+            if not new:
+                continue
+            if len(new) <= MAX_ANNOUNCED_HEADERS:
+                message: Message = Headers(tuple(new))
+            else:
+                message = Inv((InvItem(INV_BLOCK, new[-1].hash),))
+            if peer.try_send(message):
+                peer.known_inventory.update(h.hash for h in new)
+        await self._schedule()
