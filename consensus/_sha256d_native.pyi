@@ -1,0 +1,6 @@
+"""Type stub of the optional C extension built from consensus/_native/ (see nonce_search)."""
+
+def search(
+    header76: bytes, target: bytes, start: int, count: int, variant: str | None = None
+) -> int | None: ...
+def variants() -> tuple[str, ...]: ...
