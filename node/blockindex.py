@@ -6,23 +6,21 @@ May import consensus and stdlib. Pure bookkeeping: storage and validation live i
 
 from __future__ import annotations
 
-from enum import IntFlag
-
 from consensus.block import BlockHeader
 from consensus.block_rules import median_time
 from consensus.pow import block_work
 
 
-class BlockStatus(IntFlag):
+class BlockStatus:
+    """Bit flags of ``ChainEntry.status`` (plain ints: the download scheduler tests them for
+    every block of its window, and ``enum.IntFlag`` arithmetic costs a microsecond a time)."""
+
     HEADER_VALID = 0
     HAVE_DATA = 1  # the body is stored and passed sanity and contextual checks
     VALID = 2  # connected at least once: every rule including signatures passed
     FAILED = 4  # breaks a rule: never validated again
     FAILED_CHILD = 8  # descends from a FAILED block
-
-    @property
-    def failed(self) -> bool:
-        return bool(self & (BlockStatus.FAILED | BlockStatus.FAILED_CHILD))
+    ANY_FAILED = FAILED | FAILED_CHILD
 
 
 class ChainEntry:
@@ -42,14 +40,14 @@ class ChainEntry:
     )
 
     def __init__(
-        self, header: BlockHeader, parent: ChainEntry | None, status: BlockStatus, seq: int
+        self, header: BlockHeader, parent: ChainEntry | None, status: int, seq: int
     ) -> None:
         self.header = header
         self.hash = header.hash
         self.parent = parent
         self.height: int = 0 if parent is None else parent.height + 1
         self.chainwork: int = block_work(header.bits) + (0 if parent is None else parent.chainwork)
-        self.status = status
+        self.status: int = status
         self.seq = seq  # order in which block data arrived: first seen wins ties
         self.children: list[ChainEntry] = []
         self.have_chain_data = False  # this and every ancestor have data
@@ -61,6 +59,10 @@ class ChainEntry:
         self.median_time_past = median_time(times)
         if parent is not None:
             parent.children.append(self)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.status & BlockStatus.ANY_FAILED)
 
     @property
     def time(self) -> int:
@@ -90,7 +92,7 @@ class ChainEntry:
         return found
 
     def __repr__(self) -> str:
-        return f"ChainEntry(height={self.height}, hash={self.hash_hex}, status={self.status!r})"
+        return f"ChainEntry(height={self.height}, hash={self.hash_hex}, status={self.status})"
 
 
 def find_fork(a: ChainEntry, b: ChainEntry) -> ChainEntry:

@@ -108,7 +108,7 @@ class ChainState:
             parent = self.entries.get(header.prev_hash)
             if parent is None and block_hash != self.params.genesis_hash:
                 raise StorageError(f"stored header {block_hash[::-1].hex()} has no parent")
-            entry = ChainEntry(header, parent, BlockStatus(status), seq)
+            entry = ChainEntry(header, parent, status, seq)
             self.entries[block_hash] = entry
             self._next_seq = max(self._next_seq, seq + 1)
             self._update_chain_data(entry)
@@ -201,7 +201,7 @@ class ChainState:
                     entry = self._check_new_header(header, now)
                     self.entries[entry.hash] = entry
                     new.append(entry)
-                elif entry.status.failed:
+                elif entry.failed:
                     raise KnownInvalidBlock(f"block {entry.hash_hex} is known to be invalid")
                 accepted.append(entry)
         finally:
@@ -220,7 +220,7 @@ class ChainState:
             raise UnknownParent(
                 f"parent {header.prev_hash[::-1].hex()} of {header.hash_hex} is unknown"
             )
-        if parent.status.failed:
+        if parent.failed:
             raise BadPrevBlock(f"{header.hash_hex} builds on invalid {parent.hash_hex}")
         check_header_contextual(header, parent, now, self.params)
         return ChainEntry(header, parent, BlockStatus.HEADER_VALID, 0)
@@ -268,7 +268,7 @@ class ChainState:
         self._remember_block(block)
         self._update_chain_data(entry)
         self.activate_best_chain()
-        if entry.status.failed:
+        if entry.failed:
             raise KnownInvalidBlock(f"block {entry.hash_hex} or an ancestor failed validation")
         return AcceptResult("connected" if self.is_active(entry) else "stored", entry)
 
@@ -280,7 +280,7 @@ class ChainState:
     def _update_chain_data(self, entry: ChainEntry) -> None:
         """Mark ``entry`` and its descendants with data as having a complete chain of data."""
         parent_ok = entry.parent is None or entry.parent.have_chain_data
-        if not (parent_ok and entry.status & BlockStatus.HAVE_DATA) or entry.status.failed:
+        if not (parent_ok and entry.status & BlockStatus.HAVE_DATA) or entry.failed:
             return
         stack = [entry]
         while stack:
@@ -291,7 +291,7 @@ class ChainState:
                 c
                 for c in current.children
                 if c.status & BlockStatus.HAVE_DATA
-                and not c.status.failed
+                and not c.failed
                 and not c.have_chain_data
             )
 
@@ -313,7 +313,7 @@ class ChainState:
         best = tip
         stale = []
         for entry in self._candidates:
-            if entry.chainwork < tip.chainwork or entry.status.failed:
+            if entry.chainwork < tip.chainwork or entry.failed:
                 stale.append(entry)
             elif entry is not best and better(entry, best) and entry.chainwork > tip.chainwork:
                 best = entry

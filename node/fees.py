@@ -29,6 +29,8 @@ FeeRateSizes = Sequence[tuple[float, int]]
 """``(fee-rate, size)`` of mempool transactions, highest fee-rate first."""
 
 
+MIN_SCALE = 1e-100  # renormalise the lazily decayed averages below this scale
+
 class FeeEstimator:
     """Confirmation statistics by fee-rate bucket and by blocks waited (1..max_target)."""
 
@@ -67,6 +69,10 @@ class FeeEstimator:
         self.tracked: dict[bytes, tuple[int, int, float]] = {}  # txid -> height, bucket, rate
         self.best_height: int | None = None
         self.version = 0  # changes whenever an estimate could change
+        # Decay is lazy: the true value of every decayed average is ``stored * scale``. A block
+        # multiplies ``scale`` by ``decay`` (one float operation, not one per cell) and new data
+        # is stored divided by ``scale``; the stored values are renormalised when it underflows.
+        self.scale = 1.0
 
     def bucket_of(self, fee_rate: float) -> int:
         return bisect_left(self.bucket_bounds, fee_rate)
@@ -96,11 +102,10 @@ class FeeEstimator:
         current = self.unconfirmed[slot]
         self.old_unconfirmed = [a + b for a, b in zip(self.old_unconfirmed, current, strict=True)]
         self.unconfirmed[slot] = [0] * len(current)
-        decay = self.decay
-        self.confirmed = [[v * decay for v in row] for row in self.confirmed]
-        self.failed = [[v * decay for v in row] for row in self.failed]
-        self.tx_count = [v * decay for v in self.tx_count]
-        self.fee_rate_sum = [v * decay for v in self.fee_rate_sum]
+        self.scale *= self.decay
+        if self.scale < MIN_SCALE:
+            self._renormalise()
+        unit = 1.0 / self.scale
         for txid in txids:
             info = self.tracked.get(txid)
             if info is None:
@@ -111,10 +116,18 @@ class FeeEstimator:
             if waited < 1:
                 continue
             for period in range(waited - 1, self.max_target):
-                self.confirmed[period][bucket] += 1
-            self.tx_count[bucket] += 1
-            self.fee_rate_sum[bucket] += rate
+                self.confirmed[period][bucket] += unit
+            self.tx_count[bucket] += unit
+            self.fee_rate_sum[bucket] += rate * unit
         self.version += 1
+
+    def _renormalise(self) -> None:
+        scale = self.scale
+        self.confirmed = [[v * scale for v in row] for row in self.confirmed]
+        self.failed = [[v * scale for v in row] for row in self.failed]
+        self.tx_count = [v * scale for v in self.tx_count]
+        self.fee_rate_sum = [v * scale for v in self.fee_rate_sum]
+        self.scale = 1.0
 
     def _remove(self, txid: bytes, in_block: bool) -> None:
         info = self.tracked.pop(txid, None)
@@ -128,8 +141,9 @@ class FeeEstimator:
             row = self.unconfirmed[height % self.max_target]
             row[bucket] = max(0, row[bucket] - 1)
         if not in_block:
+            unit = 1.0 / self.scale
             for period in range(min(waited, self.max_target)):
-                self.failed[period][bucket] += 1
+                self.failed[period][bucket] += unit
         self.version += 1
 
     def estimates(self, targets: Iterable[int]) -> dict[int, float | None]:
@@ -159,6 +173,7 @@ class FeeEstimator:
         confirmed = self.confirmed[target - 1]
         failed = self.failed[target - 1]
         tx_count = self.tx_count
+        scale = self.scale
         n_confirmed = n_total = n_failed = n_waiting = 0.0
         top = len(self.bucket_bounds) - 1
         range_high = range_low = top
@@ -169,9 +184,9 @@ class FeeEstimator:
                 range_high = bucket
                 new_range = False
             range_low = bucket
-            n_confirmed += confirmed[bucket]
-            n_total += tx_count[bucket]
-            n_failed += failed[bucket]
+            n_confirmed += confirmed[bucket] * scale
+            n_total += tx_count[bucket] * scale
+            n_failed += failed[bucket] * scale
             n_waiting += waiting[bucket]
             if n_total < self.sufficient:
                 continue

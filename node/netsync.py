@@ -186,7 +186,7 @@ class NetSync:
 
     def _note_best_header(self, entry: ChainEntry) -> None:
         """Make ``entry`` the best header if it has more work; keep ``best_chain`` its path."""
-        if entry.chainwork <= self.best_header.chainwork or entry.status.failed:
+        if entry.chainwork <= self.best_header.chainwork or entry.failed:
             return
         path: list[ChainEntry] = []
         walker: ChainEntry | None = entry
@@ -204,7 +204,7 @@ class NetSync:
         """Ask peers for the next blocks of the best header chain that we lack."""
         tip = self.chain.tip
         best = self.best_header
-        if best.status.failed:
+        if best.failed:
             self._reset_best_chain()
             best = self.best_header
         if best.chainwork <= tip.chainwork:
@@ -247,7 +247,7 @@ class NetSync:
         """The best header turned out invalid: fall back to the active chain and re-derive."""
         self.best_chain = list(self.chain.active)
         for state in self.peers.values():
-            if state.best is not None and not state.best.status.failed:
+            if state.best is not None and not state.best.failed:
                 self._note_best_header(state.best)
 
     async def _on_block(self, state: PeerSync, block: Block) -> None:

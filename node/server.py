@@ -9,6 +9,7 @@ lasts until cancelled and closes everything in ``finally``.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from node.mempool import Mempool
 from node.mempool_policy import MempoolPolicy
 from node.miner import BlockMiner
 from node.netsync import NetSync
+from node.progress import SyncProgress
 from node.runtime import tune_gc
 from node.sigverify import ParallelVerifier
 from p2p.addrbook import AddressBook
@@ -52,6 +54,8 @@ class Node:
         self.netsync: NetSync | None = None
         self.connmgr: ConnectionManager | None = None
         self.started = asyncio.Event()
+        interactive = sys.stderr.isatty() and config.log_format in ("auto", "console")
+        self.progress = SyncProgress(interactive)
         self._updates: list[ChainUpdate] = []
         self._updates_ready = asyncio.Event()
 
@@ -86,6 +90,7 @@ class Node:
             if self.netsync is not None:
                 for update in updates:
                     await self.netsync.tip_changed(update)
+                self.progress.update(self.chain.height, self.netsync.best_header.height)
 
     def _open(self) -> None:
         kwargs: dict[str, Any] = {"cache_bytes": self.config.cache_mb * 1024 * 1024}
@@ -174,6 +179,7 @@ class Node:
         finally:
             await self.call(self._close)
             self._executor.shutdown(wait=True)
+            self.progress.stop()
             log.info("node_stopped", height=self.chain.height)
 
     @property

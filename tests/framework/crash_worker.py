@@ -67,7 +67,7 @@ def main(datadir: Path, seed: int) -> None:
         parent = tip.ancestor(tip.height - depth)
         for _ in range(depth + 1):
             build_on(state, parent, rng)
-            child = max((c for c in parent.children if not c.status.failed), key=lambda c: c.seq)
+            child = max((c for c in parent.children if not c.failed), key=lambda c: c.seq)
             parent = child
 
 

@@ -93,8 +93,8 @@ def test_reorg_onto_branch_with_invalid_block_returns_to_best_valid(tmp_path: Pa
     with pytest.raises(E.KnownInvalidBlock):  # more work: reorg, bad block fails, back to A
         victim.accept_block(b.blocks[4], NOW)
     assert victim.tip.hash == a.tip.hash
-    assert victim.entries[bad.hash].status.failed
-    assert victim.entries[b.blocks[4].hash].status.failed
+    assert victim.entries[bad.hash].failed
+    assert victim.entries[b.blocks[4].hash].failed
     with pytest.raises(E.KnownInvalidBlock):
         victim.accept_block(bad, NOW)
     with pytest.raises(E.BadPrevBlock):
