@@ -11,19 +11,23 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
 
 from consensus.block import Block
+from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
+from node.api import ApiServer, ApiSettings
 from node.chain import AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig
 from node.mempool import AcceptResult as TxAcceptResult
 from node.mempool import Mempool
+from node.mempool_errors import MempoolError
 from node.mempool_policy import MempoolPolicy
+from node.metrics import NodeMetrics
 from node.miner import BlockMiner
 from node.netsync import NetSync
 from node.progress import SyncProgress
@@ -53,6 +57,8 @@ class Node:
         self.miner: BlockMiner | None = None
         self.netsync: NetSync | None = None
         self.connmgr: ConnectionManager | None = None
+        self.metrics = NodeMetrics()
+        self.api: ApiServer | None = None
         self.started = asyncio.Event()
         interactive = sys.stderr.isatty() and config.log_format in ("auto", "console")
         self.progress = SyncProgress(interactive)
@@ -118,6 +124,29 @@ class Node:
             self.netsync.txrelay.announce_local(result.accepted)
         return result
 
+    async def submit_transactions(
+        self, txs: Sequence[Transaction]
+    ) -> list[TxAcceptResult | ConsensusError | MempoolError]:
+        """Accept a batch in one trip to the chain thread (the API batches concurrent POSTs);
+        each result is the acceptance or the error that refused that transaction."""
+        now = int(time.time())
+
+        def accept_all() -> list[TxAcceptResult | ConsensusError | MempoolError]:
+            results: list[TxAcceptResult | ConsensusError | MempoolError] = []
+            for tx in txs:
+                try:
+                    results.append(self.mempool.accept(tx, now))
+                except (ConsensusError, MempoolError) as exc:
+                    results.append(exc)
+            return results
+
+        results = await self.call(accept_all)
+        if self.netsync is not None:
+            for result in results:
+                if isinstance(result, TxAcceptResult) and not result.orphan:
+                    self.netsync.txrelay.announce_local(result.accepted)
+        return results
+
     def _connection_config(self) -> ConnectionConfig:
         cfg = self.config
         return ConnectionConfig(
@@ -160,7 +189,9 @@ class Node:
             addrbook=AddressBook(self.config.datadir),
             best_height=lambda: self.chain.height,
         )
+        self.api = ApiServer(self, ApiSettings.from_config(self.config), self.metrics)
         try:
+            await self.api.start()  # binds api_bind and writes api.cookie; 503 until started
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(self.connmgr.run(), name="p2p")
                 await self.connmgr.wait_started()
@@ -177,10 +208,16 @@ class Node:
                 tasks.create_task(self._report_status(), name="status")
                 self.started.set()
         finally:
+            await self.api.aclose()
             await self.call(self._close)
             self._executor.shutdown(wait=True)
             self.progress.stop()
             log.info("node_stopped", height=self.chain.height)
+
+    @property
+    def api_port(self) -> int:
+        assert self.api is not None and self.api.port is not None
+        return self.api.port
 
     @property
     def p2p_port(self) -> int:

@@ -41,6 +41,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=int(env("VERIFY_PROCESSES", "0") or 0),
         help="worker processes for signature checks of large blocks (0: none)",
     )
+    p.add_argument(
+        "--api-rate-limit",
+        type=float,
+        default=float(env("API_RATE_LIMIT", "50") or 50),
+        help="API requests per second per client address (0: no limit)",
+    )
+    p.add_argument(
+        "--api-rate-burst", type=float, default=float(env("API_RATE_BURST", "100") or 100)
+    )
     p.set_defaults(handler=run)
 
 
@@ -67,6 +76,10 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
             verify_processes=args.verify_processes,
+            extra={
+                "api_rate_limit": str(args.api_rate_limit),
+                "api_rate_burst": str(args.api_rate_burst),
+            },
         )
     except ConfigError as exc:
         raise CommandError(str(exc)) from None

@@ -1,0 +1,163 @@
+"""What every request handler reaches through ``request.app[CONTEXT]``: the node, settings,
+metrics, the address index, and a snapshot of the tip.
+
+May import aiohttp, node modules (never ``node.server`` at run time: it imports us) and the
+standard library. Everything that touches ``node.chain`` or ``node.mempool`` runs on the chain
+thread through :meth:`ApiContext.call`; the one exception is the tip snapshot, an immutable
+value that the chain listener replaces after every activation, so the hottest endpoints
+(``/v1/blocks/tip/height``) answer without a thread hop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import structlog
+from aiohttp import web
+
+from node.addrindex import AddressIndex
+from node.api.errors import ApiError
+from node.api.guard import ClientGate, RateLimiter
+from node.api.settings import ApiSettings
+from node.api.submit import TxSubmitter
+from node.api.unconfirmed import UnconfirmedIndex
+from node.metrics import NodeMetrics
+
+if TYPE_CHECKING:
+    from node.chain import ChainState, ChainUpdate
+    from node.mempool import Mempool
+    from node.server import Node
+
+T = TypeVar("T")
+log = structlog.get_logger("seedchain.api")
+
+
+class PeerManager(Protocol):
+    """What the API needs of the P2P connection manager (``node.connmgr``)."""
+
+    def peers(self) -> Sequence[Any]: ...
+
+    async def connect(self, address: str) -> Any: ...
+
+    async def disconnect(self, address: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TipSnapshot:
+    height: int
+    hash_hex: str
+
+
+class ApiContext:
+    def __init__(self, node: Node, settings: ApiSettings, metrics: NodeMetrics, token: str) -> None:
+        self.node = node
+        self.params = node.params
+        self.settings = settings
+        self.metrics = metrics
+        self.token = token
+        self.index: AddressIndex | None = None
+        self.unconfirmed = UnconfirmedIndex()
+        self.submitter = TxSubmitter(node)
+        self.tip: TipSnapshot | None = None
+        limiter = (
+            RateLimiter(
+                settings.rate_limit, settings.rate_burst, max_clients=settings.max_rate_clients
+            )
+            if settings.rate_limit > 0
+            else None
+        )
+        self.gate = ClientGate(limiter, settings.rate_limit_loopback)
+
+    # --- the chain thread ---------------------------------------------------------------------
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the node's chain thread."""
+        return await self.node.call(fn, *args)
+
+    @property
+    def chain(self) -> ChainState:
+        """Only on the chain thread."""
+        return self.node.chain
+
+    @property
+    def mempool(self) -> Mempool:
+        """Only on the chain thread."""
+        return self.node.mempool
+
+    def attach(self, index: AddressIndex | None) -> None:
+        """Chain thread: take the index, snapshot the tip, start listening to the chain."""
+        self.index = index
+        chain = self.node.chain
+        self.tip = TipSnapshot(chain.height, chain.tip.hash_hex)
+        self.metrics.height.set(chain.height)
+        if self.on_chain_update not in chain.listeners:
+            chain.listeners.append(self.on_chain_update)
+
+    def detach(self) -> None:
+        """Chain thread: stop listening and close the index."""
+        listeners = self.node.chain.listeners
+        if self.on_chain_update in listeners:
+            listeners.remove(self.on_chain_update)
+        if self.index is not None:
+            self.index.close()
+            self.index = None
+
+    def on_chain_update(self, update: ChainUpdate) -> None:
+        """Chain listener (chain thread): metrics, tip snapshot, address index."""
+        chain = self.node.chain
+        self.tip = TipSnapshot(chain.height, chain.tip.hash_hex)
+        self.metrics.on_chain_update(update)
+        if self.index is None:
+            return
+        try:
+            self.index.sync(chain, self.settings.index_catch_up_step)
+        except Exception:  # the chain must not fail because an index did; it catches up later
+            log.exception("address_index_update_failed")
+
+    def index_ready(self) -> AddressIndex:
+        """Chain thread: the address index, caught up with the chain (one more bounded step
+        is tried here); 503 ``index_syncing`` while it is still behind."""
+        index = self.index
+        if index is None:
+            raise ApiError(503, "index_unavailable", "the address index is not open")
+        if not index.is_synced(self.node.chain):
+            index.sync(self.node.chain, self.settings.index_catch_up_step)
+            if not index.is_synced(self.node.chain):
+                raise ApiError(
+                    503, "index_syncing", "the address index is still catching up with the chain"
+                )
+        return index
+
+    # --- readiness ----------------------------------------------------------------------------
+    @property
+    def connmgr(self) -> PeerManager | None:
+        return getattr(self.node, "connmgr", None)
+
+    def best_peer_height(self) -> int | None:
+        """The height of the best header chain the node has validated (headers-first sync),
+        if it syncs at all. Heights that peers merely claim are not used: a lying peer must
+        not be able to keep the API answering 503."""
+        netsync = getattr(self.node, "netsync", None)
+        if netsync is None:
+            return None
+        return int(netsync.best_header.height)
+
+    def check_synced(self) -> None:
+        """503 ``syncing`` while the chain is far behind what peers have."""
+        best = self.best_peer_height()
+        tip = self.tip
+        if (
+            best is not None
+            and tip is not None
+            and best - tip.height > self.settings.sync_lag_blocks
+        ):
+            raise ApiError(
+                503,
+                "syncing",
+                f"the node is still syncing: height {tip.height} of {best} headers",
+                {"Retry-After": "10"},
+            )
+
+
+CONTEXT: web.AppKey[ApiContext] = web.AppKey("seedchain_api", ApiContext)

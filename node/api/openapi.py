@@ -1,0 +1,246 @@
+"""The OpenAPI 3.0 description of the REST API (served at ``/v1/openapi.json``), as Python data.
+
+May import ``consensus.params`` and the standard library. Every endpoint, every response it can
+give (errors included, in the one error shape), every body's schema (``node.api.openapi_schemas``).
+Every operation may also answer 429 (rate limit, with ``Retry-After``), 500 (a logged fault)
+and 503 (not ready, syncing, timeout). The tests validate this document and run schemathesis
+against a live node with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consensus.params import ChainParams
+from node.api.openapi_schemas import SCHEMAS, Schema, integer, ref, string
+
+Operation = dict[str, Any]
+
+ERROR_TEXT = {
+    400: "Bad input: the error code says which (bad_hash, bad_height, a rule's code...)",
+    401: "No admin token: send 'Authorization: Bearer <token from api.cookie>'",
+    403: "Wrong admin token, or not allowed on this network",
+    404: "Unknown block, transaction, height, peer or path",
+    409: "Conflicts with what the node has (double spend, already spent or confirmed)",
+    413: "Body too large",
+    429: "Rate limited: retry after Retry-After seconds",
+    500: "Internal fault (logged by the node)",
+    502: "The peer could not be reached or refused the handshake",
+    503: "Not ready: starting, syncing, index catching up, P2P disabled, or timed out",
+    504: "The peer did not complete the handshake in time",
+}
+ALWAYS = (429, 500, 503)
+
+
+def _json(schema: Schema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _error(status: int) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": ERROR_TEXT[status], "content": _json(ref("Error"))}
+    if status == 429:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "seconds to wait",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        }
+    return response
+
+
+def _ok_json(schema: Schema, description: str) -> dict[str, Any]:
+    return {"description": description, "content": _json(schema)}
+
+
+def _ok_text(description: str, pattern: str | None = None) -> dict[str, Any]:
+    schema = string() if pattern is None else string(pattern=pattern)
+    return {"description": description, "content": {"text/plain": {"schema": schema}}}
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    ok: dict[str, Any],
+    errors: tuple[int, ...] = (),
+    *,
+    parameters: list[dict[str, Any]] | None = None,
+    body: dict[str, Any] | None = None,
+    admin: bool = False,
+    tag: str,
+) -> Operation:
+    codes = sorted({*errors, *ALWAYS, *((401, 403) if admin else ())})
+    operation: Operation = {
+        "operationId": operation_id,
+        "summary": summary,
+        "tags": [tag],
+        "responses": {"200": ok, **{str(code): _error(code) for code in codes}},
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if body is not None:
+        operation["requestBody"] = body
+    if admin:
+        operation["security"] = [{"adminToken": []}]
+    return operation
+
+
+def _path_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def _query_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+    }
+
+
+HASH_PARAM = string(pattern="^[0-9a-fA-F]{64}$")
+BLOCK_HASH = _path_param("hash", HASH_PARAM, "block hash (display order)")
+TXID = _path_param("txid", HASH_PARAM, "transaction id (display order)")
+ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address of this network")
+HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
+TX_PATH_ERRORS = (400, 404)
+
+
+HASH_TEXT = "^[0-9a-f]{64}$"
+TX_TEXT_BODY = {"required": True, "content": {"text/plain": {"schema": string(maxLength=262144)}}}
+RAW_BLOCK = {
+    "description": "header || msgpack array of transactions",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
+ADDRESS_TXS_QUERY = [
+    _query_param("cursor", string(maxLength=64), "next_cursor of the previous page"),
+    _query_param("limit", integer(1, 100), "page size (default 25)"),
+]
+START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
+PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
+PEER = _path_param("address", string(minLength=1), "host:port")
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": _json(ref(schema_name))}
+
+
+# fmt: off
+# (path, method, operationId, tag, summary, 200 response, extra error statuses, parameters,
+#  request body, admin)
+_TABLE: list[tuple[Any, ...]] = [
+    ("/healthz", "get", "healthz", "node", "Liveness",
+     _ok_json(ref("Health"), "the process is up"), (), [], None, False),
+    ("/metrics", "get", "metrics", "node", "Prometheus metrics (text exposition format)",
+     _ok_text("metrics"), (), [], None, False),
+    ("/v1/openapi.json", "get", "openapi", "node", "This document",
+     _ok_json({"type": "object"}, "the OpenAPI description"), (), [], None, False),
+    ("/v1/chain", "get", "getChain", "chain", "The active chain's tip and the node's state",
+     _ok_json(ref("Chain"), "chain summary"), (), [], None, False),
+    ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
+     _ok_text("height", "^[0-9]+$"), (), [], None, False),
+    ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",
+     _ok_text("hash", HASH_TEXT), (), [], None, False),
+    ("/v1/blocks", "get", "getBlocks", "chain", "Up to 10 block summaries, newest first",
+     _ok_json(ref("Blocks"), "from start_height (default: the tip) down"), (400,),
+     [START_HEIGHT], None, False),
+    ("/v1/block/{hash}", "get", "getBlock", "chain", "A block's summary",
+     _ok_json(ref("Block"), "the block"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/txids", "get", "getBlockTxids", "chain", "The block's txids, in order",
+     _ok_json(ref("Txids"), "txids"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/raw", "get", "getBlockRaw", "chain", "The block's canonical bytes",
+     RAW_BLOCK, TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block-height/{height}", "get", "getBlockAtHeight", "chain",
+     "The hash of the active chain's block at a height (plain text)",
+     _ok_text("hash", HASH_TEXT), TX_PATH_ERRORS, [HEIGHT], None, False),
+    ("/v1/tx", "post", "postTx", "transactions",
+     "Broadcast a transaction (its canonical bytes as hex); answers the txid",
+     _ok_text("the txid", HASH_TEXT), (400, 409, 413), [], TX_TEXT_BODY, False),
+    ("/v1/tx/{txid}", "get", "getTx", "transactions", "A transaction, confirmed or in the mempool",
+     _ok_json(ref("Transaction"), "the transaction"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/hex", "get", "getTxHex", "transactions", "A transaction's bytes as hex",
+     _ok_text("hex", "^([0-9a-f]{2})+$"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/status", "get", "getTxStatus", "transactions",
+     "Whether and where a transaction is confirmed",
+     _ok_json(ref("TxStatus"), "status"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/merkle-proof", "get", "getTxMerkleProof", "transactions",
+     "Merkle branch of a confirmed transaction (the tree is over wtxids)",
+     _ok_json(ref("MerkleProof"), "Electrum-style proof"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/address/{address}", "get", "getAddress", "addresses",
+     "Confirmed and unconfirmed totals of an address",
+     _ok_json(ref("Address"), "stats"), TX_PATH_ERRORS, [ADDRESS], None, False),
+    ("/v1/address/{address}/utxo", "get", "getAddressUtxo", "addresses",
+     "Unspent outputs of an address (mempool-aware)",
+     _ok_json(ref("Utxos"), "unspent outputs"), TX_PATH_ERRORS, [ADDRESS], None, False),
+    ("/v1/address/{address}/txs", "get", "getAddressTxs", "addresses",
+     "History of an address, newest first, cursor-paged",
+     _ok_json(ref("AddressTxs"), "a page"), TX_PATH_ERRORS, [ADDRESS, *ADDRESS_TXS_QUERY],
+     None, False),
+    ("/v1/mempool", "get", "getMempool", "mempool", "Mempool summary with fee histogram",
+     _ok_json(ref("Mempool"), "summary"), (), [], None, False),
+    ("/v1/mempool/txids", "get", "getMempoolTxids", "mempool", "Every txid in the mempool",
+     _ok_json(ref("Txids"), "txids"), (), [], None, False),
+    ("/v1/fee-estimates", "get", "getFeeEstimates", "mempool", "Fee-rate per confirmation target",
+     _ok_json(ref("FeeEstimates"), "estimates"), (), [], None, False),
+    ("/v1/peers", "get", "getPeers", "peers", "Connected peers",
+     _ok_json(ref("Peers"), "peers"), (), [], None, False),
+    ("/v1/peers", "post", "addPeer", "peers", "Connect to a peer (admin)",
+     _ok_json(ref("PeerAdded"), "connected"), (400, 409, 413, 502, 504), [],
+     _body("PeerRequest"), True),
+    ("/v1/peers/{address}", "delete", "removePeer", "peers", "Disconnect a peer (admin)",
+     _ok_json(ref("PeerRemoved"), "disconnected"), TX_PATH_ERRORS, [PEER], None, True),
+    ("/v1/mining/template", "get", "getTemplate", "mining", "A block template on the tip",
+     _ok_json(ref("Template"), "template"), (400,), [PAY_TO], None, False),
+    ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",
+     _ok_json(ref("SubmitResult"), "what the node did with it"), (400, 413), [],
+     _body("SubmitRequest"), False),
+    ("/v1/mining/generate", "post", "generate", "mining", "Mine blocks now (admin, regtest only)",
+     _ok_json(ref("Hashes"), "hashes of the new blocks"), (400, 413), [],
+     _body("GenerateRequest"), True),
+]
+# fmt: on
+
+
+def _paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for path, method, op_id, tag, summary, ok, errors, params, body, admin in _TABLE:
+        paths.setdefault(path, {})[method] = _operation(
+            op_id, summary, ok, errors, parameters=params, body=body, admin=admin, tag=tag
+        )
+    return paths
+
+
+def build_openapi(params: ChainParams) -> dict[str, Any]:
+    """The whole document for a node of ``params``' network."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Seedchain node REST API",
+            "version": "1.0.0",
+            "description": (
+                f"A Seedchain {params.name} node. Shapes follow Blockstream Esplora where one"
+                " exists. Amounts are integers of base units; hashes are hex of the reversed"
+                " bytes; merkle trees are over wtxids. Errors are always"
+                ' {"error": {"code", "message"}}.'
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "the token in <datadir>/api.cookie",
+                }
+            },
+        },
+    }

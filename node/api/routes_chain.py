@@ -1,0 +1,163 @@
+"""Chain and block endpoints: ``/v1/chain``, ``/v1/blocks...``, ``/v1/block/...``,
+``/v1/block-height/{height}``, and ``/healthz``.
+
+May import aiohttp, consensus, node modules and the standard library. The functions named
+``_..._on_chain`` run on the chain thread (through ``ctx.call``).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from node.api.context import CONTEXT, ApiContext
+from node.api.errors import ApiError
+from node.api.inputs import parse_hash, parse_height
+from node.api.views import Json, block_json, chainwork_hex, difficulty, raw_tx_count
+from node.blockindex import ChainEntry
+
+BLOCKS_PER_PAGE = 10
+
+
+def _entry(ctx: ApiContext, block_hash: bytes) -> ChainEntry:
+    entry = ctx.chain.entries.get(block_hash)
+    if entry is None:
+        raise ApiError(404, "block_not_found", "no block with this hash")
+    return entry
+
+
+def _summary(ctx: ApiContext, entry: ChainEntry) -> Json:
+    raw = ctx.chain.store.get_block(entry.hash)
+    size = None if raw is None else len(raw)
+    tx_count = None if raw is None else raw_tx_count(raw)
+    return block_json(entry, size, tx_count, ctx.chain.is_active(entry), ctx.params)
+
+
+def _chain_info_on_chain(ctx: ApiContext) -> Json:
+    chain = ctx.chain
+    tip = chain.tip
+    mempool = ctx.mempool
+    params = ctx.params
+    return {
+        "network": params.name,
+        "chain_id": params.chain_id.decode(),
+        "height": tip.height,
+        "tip": tip.hash_hex,
+        "chainwork": chainwork_hex(tip),
+        "bits": tip.header.bits,
+        "difficulty": difficulty(tip.header.bits, params),
+        "median_time": tip.median_time_past,
+        "mempool": {"count": len(mempool), "bytes": mempool.bytes},
+    }
+
+
+async def chain_info(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    info = await ctx.call(_chain_info_on_chain, ctx)
+    manager = ctx.connmgr
+    info["peers"] = 0 if manager is None else len(manager.peers())
+    headers = ctx.best_peer_height()
+    info["headers"] = info["height"] if headers is None else max(headers, info["height"])
+    return web.json_response(info)
+
+
+def _tip(request: web.Request) -> tuple[int, str]:
+    tip = request.app[CONTEXT].tip
+    if tip is None:
+        raise ApiError(503, "not_ready", "the node is starting")
+    return tip.height, tip.hash_hex
+
+
+async def tip_height(request: web.Request) -> web.Response:
+    return web.Response(text=str(_tip(request)[0]))
+
+
+async def tip_hash(request: web.Request) -> web.Response:
+    return web.Response(text=_tip(request)[1])
+
+
+def _blocks_on_chain(ctx: ApiContext, start: int | None) -> list[Json]:
+    chain = ctx.chain
+    top = chain.height if start is None else min(start, chain.height)
+    result = []
+    for height in range(top, max(-1, top - BLOCKS_PER_PAGE), -1):
+        entry = chain.entry_at(height)
+        assert entry is not None
+        result.append(_summary(ctx, entry))
+    return result
+
+
+async def blocks(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    text = request.query.get("start_height")
+    start = None if text is None else parse_height(text, "start_height")
+    return web.json_response(await ctx.call(_blocks_on_chain, ctx, start))
+
+
+def _block_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
+    return _summary(ctx, _entry(ctx, block_hash))
+
+
+async def block(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    return web.json_response(await ctx.call(_block_on_chain, ctx, block_hash))
+
+
+def _raw_on_chain(ctx: ApiContext, block_hash: bytes) -> bytes:
+    _entry(ctx, block_hash)
+    raw = ctx.chain.store.get_block(block_hash)
+    if raw is None:
+        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+    return raw
+
+
+def _txids_on_chain(ctx: ApiContext, block_hash: bytes) -> list[str]:
+    _entry(ctx, block_hash)
+    found = ctx.chain.get_block(block_hash)
+    if found is None:
+        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+    return [tx.txid_hex for tx in found.transactions]
+
+
+async def block_txids(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    return web.json_response(await ctx.call(_txids_on_chain, ctx, block_hash))
+
+
+async def block_raw(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    raw = await ctx.call(_raw_on_chain, ctx, block_hash)
+    return web.Response(body=raw, content_type="application/octet-stream")
+
+
+def _hash_at_on_chain(ctx: ApiContext, height: int) -> str:
+    entry = ctx.chain.entry_at(height)
+    if entry is None:
+        raise ApiError(404, "block_not_found", f"no block at height {height} on the active chain")
+    return entry.hash_hex
+
+
+async def block_height(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    height = parse_height(request.match_info["height"])
+    return web.Response(text=await ctx.call(_hash_at_on_chain, ctx, height))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/healthz", healthz, allow_head=False),
+        web.get("/v1/chain", chain_info, allow_head=False),
+        web.get("/v1/blocks/tip/height", tip_height, allow_head=False),
+        web.get("/v1/blocks/tip/hash", tip_hash, allow_head=False),
+        web.get("/v1/blocks", blocks, allow_head=False),
+        web.get("/v1/block/{hash}", block, allow_head=False),
+        web.get("/v1/block/{hash}/txids", block_txids, allow_head=False),
+        web.get("/v1/block/{hash}/raw", block_raw, allow_head=False),
+        web.get("/v1/block-height/{height}", block_height, allow_head=False),
+    ]

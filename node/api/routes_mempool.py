@@ -1,0 +1,58 @@
+"""Mempool and fee endpoints: ``/v1/mempool``, ``/v1/mempool/txids``, ``/v1/fee-estimates``.
+
+May import aiohttp, consensus, node modules and the standard library. Shapes are Esplora's:
+fee-rates are base units per byte (no witness discount: ``vsize`` is the size).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from consensus.hashing import hash_to_hex
+from node.api.context import CONTEXT, ApiContext
+from node.api.views import Json
+
+
+def _mempool_on_chain(ctx: ApiContext) -> Json:
+    mempool = ctx.mempool
+    total_fee = sum(entry.fee for entry in mempool.graph.entries.values())
+    return {
+        "count": len(mempool),
+        "vsize": mempool.bytes,
+        "bytes": mempool.bytes,
+        "total_fee": total_fee,
+        "min_fee_rate": max(float(mempool.policy.min_relay_fee_rate), mempool.min_fee_rate()),
+        "fee_histogram": [[rate, size] for rate, size in mempool.fee_histogram()],
+    }
+
+
+async def mempool_info(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    return web.json_response(await ctx.call(_mempool_on_chain, ctx))
+
+
+def _txids_on_chain(ctx: ApiContext) -> list[str]:
+    return [hash_to_hex(txid) for txid in ctx.mempool.txids()]
+
+
+async def mempool_txids(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    return web.json_response(await ctx.call(_txids_on_chain, ctx))
+
+
+def _estimates_on_chain(ctx: ApiContext) -> dict[str, float]:
+    return {str(target): rate for target, rate in ctx.mempool.fee_estimates().items()}
+
+
+async def fee_estimates(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    ctx.check_synced()
+    return web.json_response(await ctx.call(_estimates_on_chain, ctx))
+
+
+def routes() -> list[web.RouteDef]:
+    return [
+        web.get("/v1/mempool", mempool_info, allow_head=False),
+        web.get("/v1/mempool/txids", mempool_txids, allow_head=False),
+        web.get("/v1/fee-estimates", fee_estimates, allow_head=False),
+    ]

@@ -1,0 +1,104 @@
+"""REST API across a reorg: a longer competing branch built with ``consensus.assemble`` on an
+earlier parent and submitted through ``POST /v1/mining/submit``; the address index, the
+transaction index and the mempool view must all follow the new chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from consensus.assemble import assemble_block, solve_block
+from consensus.block import Block
+from consensus.coinbase import block_subsidy
+from consensus.hashing import hex_to_hash
+from consensus.params import REGTEST
+from consensus.transaction import TxOut
+from tests.unit.node.test_api_support import ALICE, BOB, CAROL, COIN, LiveApi, live_api, pay
+
+
+async def fork_blocks(api: LiveApi, parent_height: int, count: int, tag: bytes) -> list[Block]:
+    """``count`` solved blocks paying CAROL on the active block at ``parent_height``."""
+    parent_hash = (await api.get(f"/v1/block-height/{parent_height}")).text
+    parent = await api.get_json(f"/v1/block/{parent_hash}")
+    previous = hex_to_hash(parent_hash)
+    time = max(parent["timestamp"], parent["mediantime"]) + 1
+    blocks = []
+    for height in range(parent_height + 1, parent_height + 1 + count):
+        reward = block_subsidy(height, REGTEST.halving_interval)
+        block = assemble_block(
+            previous,
+            height,
+            time,
+            REGTEST.pow_limit_bits,
+            [],
+            [TxOut(reward, CAROL.lock)],
+            tag=tag,
+        )
+        solved = solve_block(block)
+        assert solved is not None
+        blocks.append(solved)
+        previous = solved.hash
+        time += 1
+    return blocks
+
+
+async def submit(api: LiveApi, block: Block) -> dict[str, object]:
+    reply = await api.post("/v1/mining/submit", json={"block": block.encoded.hex()})
+    assert reply.status == 200, reply.text
+    result: dict[str, object] = reply.json()
+    return result
+
+
+async def test_address_index_follows_a_reorg(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        await api.generate(101)
+        payment = pay(await api.coinbase_at(1), ALICE, BOB, 5 * COIN)
+        assert (await api.post_tx(payment)).status == 200
+        old_hashes = await api.generate(2)  # heights 102, 103: the payment confirms in 102
+        old_coinbases = [(await api.get_json(f"/v1/block/{h}/txids"))[0] for h in old_hashes]
+        bob = await api.get_json(f"/v1/address/{BOB.address()}")
+        assert bob["chain_stats"]["funded_txo_sum"] == 5 * COIN
+
+        branch = await fork_blocks(api, 101, 3, b"fork")  # 102', 103', 104': more work
+        assert (await submit(api, branch[0]))["status"] == "stored"
+        assert (await submit(api, branch[1]))["status"] == "stored"
+        result = await submit(api, branch[2])
+        assert result == {"hash": branch[2].hash_hex, "height": 104, "status": "connected"}
+
+        assert (await api.get("/v1/blocks/tip/hash")).text == branch[2].hash_hex
+        old_block = await api.get_json(f"/v1/block/{old_hashes[0]}")
+        assert old_block["in_best_chain"] is False
+
+        carol = await api.get_json(f"/v1/address/{CAROL.address()}")
+        assert carol["chain_stats"]["funded_txo_count"] == 3
+        assert carol["chain_stats"]["tx_count"] == 3
+        assert len(await api.get_json(f"/v1/address/{CAROL.address()}/utxo")) == 3
+
+        alice = await api.get_json(f"/v1/address/{ALICE.address()}")
+        assert alice["chain_stats"]["funded_txo_count"] == 101  # the old 102, 103 are gone
+        assert alice["chain_stats"]["spent_txo_count"] == 0
+        # the payment is back in the mempool: unconfirmed for both sides
+        assert alice["mempool_stats"]["spent_txo_count"] == 1
+        bob = await api.get_json(f"/v1/address/{BOB.address()}")
+        assert bob["chain_stats"]["tx_count"] == 0
+        assert bob["mempool_stats"]["funded_txo_sum"] == 5 * COIN
+        status = await api.get_json(f"/v1/tx/{payment.txid_hex}/status")
+        assert status == {"confirmed": False}
+        for txid in old_coinbases:  # the old branch's coinbases left the transaction index
+            reply = await api.get(f"/v1/tx/{txid}")
+            assert reply.status == 404
+
+        history = await api.get_json(f"/v1/address/{ALICE.address()}/txs?limit=3")
+        assert history["txs"][0]["txid"] == payment.txid_hex
+        assert [t["status"].get("block_height") for t in history["txs"][1:]] == [101, 100, 99]
+
+        metrics = (await api.get("/metrics")).text
+        assert "seedchain_blocks_disconnected_total 2.0" in metrics
+        assert "seedchain_reorgs_total 1.0" in metrics
+
+        # and back: the old branch grows longer again, the payment confirms again
+        await api.generate(2)  # on the new tip: 105, 106 with the payment in 105
+        status = await api.get_json(f"/v1/tx/{payment.txid_hex}/status")
+        assert status["confirmed"] is True and status["block_height"] == 105
+        bob = await api.get_json(f"/v1/address/{BOB.address()}")
+        assert bob["chain_stats"]["funded_txo_sum"] == 5 * COIN
+        assert bob["mempool_stats"]["tx_count"] == 0
