@@ -188,6 +188,7 @@ class Node:
             self._connection_config(),
             addrbook=AddressBook(self.config.datadir),
             best_height=lambda: self.chain.height,
+            message_observer=self.metrics.p2p_message,
         )
         self.api = ApiServer(self, ApiSettings.from_config(self.config), self.metrics)
         try:

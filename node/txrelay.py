@@ -6,10 +6,22 @@ the node's relay task), so a burst of transactions costs one ``inv`` per peer, n
 Transactions a peer sends that break a consensus rule get it disconnected and discouraged;
 policy refusals and missing inputs (honest races) only go to a bounded "recently rejected" set
 that is cleared on every new tip.
+
+Incoming transactions are validated in batches: ``on_tx`` queues the transaction and returns,
+so the peer's reader goes on to the next message while the chain thread validates the batch
+in flight (one ``node.call`` for up to ``MAX_BATCH`` transactions instead of one each: the
+thread round trip cost more than the validation). The queue is bounded: past ``MAX_QUEUED``
+the reader waits (backpressure). The batch in flight is a task owned here; it only awaits the
+chain thread, and its completion callback settles each transaction (mempool, announcement,
+orphan parents asked for, or the sender disconnected for an invalid one). A consequence: a
+``pong`` no longer proves that a ``tx`` sent before the ``ping`` is in the mempool; wait for
+the mempool instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -26,7 +38,8 @@ from consensus.errors import (
 )
 from consensus.transaction import Transaction
 from node.mempool_errors import MempoolError
-from p2p.errors import Misbehaving
+from node.mempool_types import AcceptResult
+from p2p.errors import Misbehaving, PeerDisconnected
 from p2p.messages import INV_TX, MAX_INV_ITEMS, GetData, Inv, InvItem
 from p2p.peer import Peer
 
@@ -38,6 +51,8 @@ log = structlog.get_logger("seedchain.txrelay")
 MAX_REQUESTED = 50_000
 MAX_REJECTED = 50_000
 REQUEST_TIMEOUT = 60.0
+MAX_BATCH = 500  # transactions validated in one chain-thread call
+MAX_QUEUED = 5_000  # waiting behind the batch in flight; beyond this a peer's reader waits
 # Failures that an honest peer can relay: the state changed under it, or it is ahead of us.
 HONEST_FAILURES = (MissingInputs, ImmatureCoinbaseSpend, NonFinalTransaction, UnexpectedCoinbase)
 
@@ -49,9 +64,18 @@ class TxRelay:
         self.rejected: OrderedDict[bytes, None] = OrderedDict()
         self.pending: list[bytes] = []
         self.accepted = 0
+        self._queue: list[tuple[Peer, Transaction]] = []
+        self._queued: set[bytes] = set()  # txids queued or in the batch in flight
+        self._batch: asyncio.Task[list[AcceptResult | Exception | None]] | None = None
+        self._room = asyncio.Event()
 
     def _known(self, txid: bytes) -> bool:
-        return txid in self.node.mempool or txid in self.rejected or txid in self.requested
+        return (
+            txid in self.node.mempool
+            or txid in self.rejected
+            or txid in self.requested
+            or txid in self._queued
+        )
 
     async def on_inv(self, peer: Peer, items: Sequence[InvItem]) -> None:
         now = time.monotonic()
@@ -92,26 +116,85 @@ class TxRelay:
     async def on_tx(self, peer: Peer, tx: Transaction) -> None:
         txid = tx.txid
         self.requested.pop(txid, None)
-        if txid in self.node.mempool:
+        if txid in self.node.mempool or txid in self._queued:
             return
-        try:
-            result = await self.node.call(self.node.mempool.accept, tx, int(time.time()))
-        except HONEST_FAILURES:
-            self._reject(txid)
+        while len(self._queue) >= MAX_QUEUED:
+            self._room.clear()
+            await self._room.wait()
+        self._queue.append((peer, tx))
+        self._queued.add(txid)
+        if self._batch is None:
+            self._start_batch()
+
+    @property
+    def queued(self) -> int:
+        """Transactions received and not yet settled (queued or being validated)."""
+        return len(self._queued)
+
+    def _start_batch(self) -> None:
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        self._room.set()
+        txs = [tx for _, tx in batch]
+        self._batch = asyncio.ensure_future(self.node.call(self._accept_batch, txs))
+        self._batch.add_done_callback(lambda done: self._batch_done(batch, done))
+
+    def _accept_batch(self, txs: list[Transaction]) -> list[AcceptResult | Exception | None]:
+        """Chain thread: each transaction's result, its consensus error, or None for an honest
+        refusal (policy, or a state that changed under the sender)."""
+        mempool = self.node.mempool
+        now = int(time.time())
+        outcomes: list[AcceptResult | Exception | None] = []
+        for tx in txs:
+            try:
+                outcomes.append(mempool.accept(tx, now))
+            except HONEST_FAILURES:
+                outcomes.append(None)
+            except ConsensusError as exc:
+                outcomes.append(exc)
+            except MempoolError:
+                outcomes.append(None)
+        return outcomes
+
+    def _batch_done(
+        self,
+        batch: list[tuple[Peer, Transaction]],
+        done: asyncio.Task[list[AcceptResult | Exception | None]],
+    ) -> None:
+        self._batch = None
+        for _, tx in batch:
+            self._queued.discard(tx.txid)
+        if done.cancelled():
             return
-        except ConsensusError as exc:
-            self._reject(txid)
-            raise Misbehaving(f"invalid transaction: {exc.code}: {exc}") from None
-        except MempoolError:
-            self._reject(txid)
+        error = done.exception()
+        if error is not None:  # the chain thread is gone (shutting down) or a bug
+            log.error("tx_batch_failed", error=repr(error), txs=len(batch))
             return
-        if result.orphan:
-            missing = [InvItem(INV_TX, p) for p in result.missing_parents if not self._known(p)]
-            if missing:
-                await self.on_inv(peer, missing)
-            return
-        self.accepted += len(result.accepted)
-        self.pending.extend(result.accepted)
+        now = time.monotonic()
+        for (peer, tx), outcome in zip(batch, done.result(), strict=True):
+            if outcome is None:
+                self._reject(tx.txid)
+            elif isinstance(outcome, ConsensusError):
+                self._reject(tx.txid)
+                code = outcome.code
+                peer.close(Misbehaving(f"invalid transaction: {code}: {outcome}"))
+            elif isinstance(outcome, Exception):
+                log.error("tx_accept_failed", error=repr(outcome), txid=tx.txid_hex)
+            elif outcome.orphan:
+                missing = [
+                    InvItem(INV_TX, p) for p in outcome.missing_parents if not self._known(p)
+                ]
+                if missing and peer.connected:
+                    for item in missing:
+                        self.requested[item.hash] = (peer, now)
+                    with contextlib.suppress(PeerDisconnected):
+                        peer.try_send(GetData(tuple(missing)))
+            else:
+                self.accepted += len(outcome.accepted)
+                self.pending.extend(outcome.accepted)
+        while len(self.requested) > MAX_REQUESTED:
+            self.requested.popitem(last=False)
+        if self._queue:
+            self._start_batch()
 
     def announce_local(self, txids: Sequence[bytes]) -> None:
         """Queue transactions accepted from the API or the wallet for announcement."""

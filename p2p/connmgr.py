@@ -57,6 +57,7 @@ class ConnectionManager:
         addrbook: AddressBook | None = None,
         best_height: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.time,
+        message_observer: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.params = params
         self.config = config = config or ConnectionConfig()
@@ -64,6 +65,7 @@ class ConnectionManager:
         self.discouraged = DiscouragedHosts(config.discourage_seconds, clock=clock)
         self.log = structlog.get_logger("p2p.connmgr")
         self._handler = handler
+        self._message_observer = message_observer
         self._local = LocalNode(params, config.services, config.user_agent,
                                 config.advertise_address, best_height)
         self._configured = tuple(canonical_address(a) for a in config.peers)
@@ -366,6 +368,7 @@ class ConnectionManager:
         peer = Peer(ws, address=address, inbound=inbound, local=self._local, handler=self,
                     settings=self.config.peer, is_own_nonce=self._nonces.__contains__,
                     on_close=self._on_peer_closing)
+        peer.stats.observer = self._message_observer
         self._live[peer] = configured
         self._nonces.add(peer.nonce)
         return peer

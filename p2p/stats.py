@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,9 @@ class PeerStats:
     last_sent: float | None = None
     latency: float | None = None  # the last ping round trip, seconds
     min_latency: float | None = None
+    # Called with ("in" | "out", command, bytes) for every frame: how the node's metrics see the
+    # traffic without p2p importing them.
+    observer: Callable[[str, str, int], None] | None = None
 
     def received(self, command: str, size: int) -> None:
         self.bytes_in += size
@@ -33,6 +37,8 @@ class PeerStats:
         self.bytes_in_by_command[command] += size
         self.messages_in_by_command[command] += 1
         self.last_received = time.monotonic()
+        if self.observer is not None:
+            self.observer("in", command, size)
 
     def sent(self, command: str, size: int) -> None:
         self.bytes_out += size
@@ -40,6 +46,8 @@ class PeerStats:
         self.bytes_out_by_command[command] += size
         self.messages_out_by_command[command] += 1
         self.last_sent = time.monotonic()
+        if self.observer is not None:
+            self.observer("out", command, size)
 
     def record_latency(self, seconds: float) -> None:
         self.latency = seconds
