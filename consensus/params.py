@@ -84,8 +84,8 @@ MAIN = ChainParams(
     api_port=8732,
     pool_port=3333,
     genesis_time=GENESIS_TIME,
-    genesis_nonce=0,
-    genesis_hash_hex="",
+    genesis_nonce=1490568625,
+    genesis_hash_hex="00000001ecb7d1815f3c7800b0bef0e360977c8f9f01663872befff051769e6a",
     genesis_tag=b"seedchain main genesis 2026-11-22",
     max_future_block_time=10 * 60,
 )
@@ -102,8 +102,8 @@ TEST = ChainParams(
     api_port=18732,
     pool_port=13333,
     genesis_time=GENESIS_TIME,
-    genesis_nonce=0,
-    genesis_hash_hex="",
+    genesis_nonce=1232543803,
+    genesis_hash_hex="00000000dcf419b3c14a965dae04c669fdcb9164f9fecd855df7a568ff6e8bca",
     genesis_tag=b"seedchain test genesis 2026-11-22",
     max_future_block_time=10 * 60,
 )
