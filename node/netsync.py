@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from consensus.block import Block, BlockHeader
+from consensus.block import HEADER_SIZE, Block, BlockHeader
 from consensus.errors import BadMerkleRoot, BlockMutated, ConsensusError
 from consensus.hashing import ZERO_HASH
 from consensus.pow import block_work
 from node.blockindex import BlockStatus, ChainEntry, find_fork
 from node.chain import ChainUpdate, UnknownParent
 from node.txrelay import TxRelay
-from p2p.errors import DisconnectReason, Misbehaving
+from p2p.errors import DisconnectReason, Misbehaving, P2PError
 from p2p.messages import (
     INV_BLOCK,
     INV_TX,
@@ -64,6 +64,15 @@ MAX_UNSOLICITED_BLOCKS = 8
 MAX_UNCONNECTING_HEADERS = 10
 MAX_ANNOUNCED_HEADERS = 8
 MAX_GETDATA_BLOCKS = 128
+
+
+def _as_stored(raw: bytes) -> Block:
+    """A stored block to send as it is: its header (for the peer's known inventory) and the
+    stored bytes as its encoding, without decoding its transactions (that cost more than the
+    rest of serving a large block put together). Only for sending: it has no transactions."""
+    block = Block(BlockHeader.decode(raw[:HEADER_SIZE]), ())
+    block.__dict__["encoded"] = raw  # as Block.decode caches it
+    return block
 
 
 @dataclass(eq=False)
@@ -103,7 +112,10 @@ class NetSync:
     # --- PeerHandler --------------------------------------------------------------------------
     async def on_peer_connected(self, peer: Peer) -> None:
         self.peers[peer] = PeerSync(peer)
-        await self._request_headers(peer)
+        # The locator starts one block below our best header, so a peer on the same best chain
+        # answers with at least that header and we learn what it has (as Bitcoin Core does);
+        # an empty answer would leave the peer unused for block download.
+        await self._request_headers(peer, below_best=True)
 
     async def on_peer_disconnected(self, peer: Peer, reason: DisconnectReason) -> None:
         state = self.peers.pop(peer, None)
@@ -140,8 +152,11 @@ class NetSync:
                 await peer.send(Inv(tuple(items)))
 
     # --- headers ------------------------------------------------------------------------------
-    async def _request_headers(self, peer: Peer) -> None:
-        locator = await self.node.call(self.chain.locator, self.best_header)
+    async def _request_headers(self, peer: Peer, *, below_best: bool = False) -> None:
+        start = self.best_header
+        if below_best and start.parent is not None:
+            start = start.parent
+        locator = await self.node.call(self.chain.locator, start)
         await peer.send(GetHeaders(tuple(locator[:101]), ZERO_HASH))
 
     async def _on_headers(self, state: PeerSync, headers: Sequence[BlockHeader]) -> None:
@@ -226,6 +241,8 @@ class NetSync:
             capacity = MAX_IN_FLIGHT - len(state.in_flight)
             if capacity <= 0 or state.best is None or not self._on_best_chain(state.best):
                 continue
+            if not state.peer.connected:  # closing: asking it would raise PeerDisconnected
+                continue
             batch = requests.setdefault(state, [])
             for entry in wanted:
                 if capacity == 0 or entry.height > state.best.height:
@@ -237,8 +254,18 @@ class NetSync:
                 batch.append(InvItem(INV_BLOCK, entry.hash))
                 capacity -= 1
         for state, items in requests.items():
-            if items:
+            if not items:
+                continue
+            try:
                 await state.peer.send(GetData(tuple(items)))
+            except P2PError:
+                # That peer closed while we waited (a send may wait for queue room): give its
+                # share back. This runs in other peers' handlers too, whose connection must not
+                # pay for it; its own on_peer_disconnected reschedules.
+                for item in items:
+                    if self.in_flight.get(item.hash) is state:
+                        del self.in_flight[item.hash]
+                    state.in_flight.pop(item.hash, None)
 
     def _on_best_chain(self, entry: ChainEntry) -> bool:
         return entry.height < len(self.best_chain) and self.best_chain[entry.height] is entry
@@ -324,12 +351,13 @@ class NetSync:
                     missing.append(item)
                 else:
                     await peer.send(TxMessage(entry.tx))
-        for block_hash in blocks:
-            raw = await self.node.call(self.chain.store.get_block, block_hash)
+        store = self.chain.store
+        raws = await self.node.call(lambda: [store.get_block(h) for h in blocks]) if blocks else []
+        for block_hash, raw in zip(blocks, raws, strict=True):
             if raw is None:
                 missing.append(InvItem(INV_BLOCK, block_hash))
             else:
-                await peer.send(BlockMessage(Block.decode(raw, self.params.max_block_size)))
+                await peer.send(BlockMessage(_as_stored(raw)))
         if missing:
             await peer.send(NotFound(tuple(missing)))
 
@@ -340,7 +368,22 @@ class NetSync:
         if connected:
             self._note_best_header(self.chain.entries[connected[-1].hash])
             self.txrelay.tip_changed()
+        if update.disconnected:
+            # A reorg: the mempool took back the disconnected blocks' transactions (on the
+            # chain thread, before this update reached us). Announce them again, since peers
+            # that were on the winning branch may never have seen them.
+            mempool = self.node.mempool
+            self.txrelay.announce_local(
+                [
+                    tx.txid
+                    for block, _ in update.disconnected
+                    for tx in block.transactions[1:]
+                    if tx.txid in mempool
+                ]
+            )
         for peer in list(self.peers):
+            if not peer.connected:  # closing: on_peer_disconnected is on its way
+                continue
             new = [b.header for b in connected if b.hash not in peer.known_inventory]
             if not new:
                 continue
