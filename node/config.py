@@ -66,6 +66,8 @@ class NodeConfig:
     mine_interval: float = 0.0  # minimum seconds between blocks the built-in miner finds
     log_format: str = "auto"
     listen: bool = True
+    dial_from_addrbook: bool = True  # False: only --peer addresses and inbound connections
+    stall_timeout: float = 5.0  # seconds a requested block may take before its peer is dropped
     max_outbound: int = 8
     max_inbound: int = 64
     cache_mb: int = 64

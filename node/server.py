@@ -156,6 +156,7 @@ class Node:
             peers=tuple(str(p) for p in cfg.peers),
             max_outbound=cfg.max_outbound,
             max_inbound=cfg.max_inbound,
+            dial_from_addrbook=cfg.dial_from_addrbook,
         )
 
     async def _relay(self) -> None:
@@ -181,7 +182,7 @@ class Node:
             height=self.chain.height,
             tip=self.chain.tip.hash_hex,
         )
-        self.netsync = NetSync(self)
+        self.netsync = NetSync(self, stall_timeout=self.config.stall_timeout)
         self.connmgr = ConnectionManager(
             self.params,
             self.netsync,

@@ -143,16 +143,22 @@ class TxRelay:
         refusal (policy, or a state that changed under the sender)."""
         mempool = self.node.mempool
         now = int(time.time())
+        record = self.node.metrics.record_tx_result
         outcomes: list[AcceptResult | Exception | None] = []
         for tx in txs:
             try:
                 outcomes.append(mempool.accept(tx, now))
-            except HONEST_FAILURES:
+            except HONEST_FAILURES as exc:
+                record(exc.code, "p2p")
                 outcomes.append(None)
             except ConsensusError as exc:
+                record(exc.code, "p2p")
                 outcomes.append(exc)
-            except MempoolError:
+            except MempoolError as exc:
+                record(exc.code, "p2p")
                 outcomes.append(None)
+            else:
+                record(None, "p2p")
         return outcomes
 
     def _batch_done(

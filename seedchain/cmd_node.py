@@ -42,6 +42,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="worker processes for signature checks of large blocks (0: none)",
     )
     p.add_argument(
+        "--no-addrbook-dial",
+        action="store_true",
+        default=env("NO_ADDRBOOK_DIAL", "") not in ("", "0"),
+        help="dial only --peer addresses, never addresses learned from peers",
+    )
+    p.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=float(env("STALL_TIMEOUT", "5") or 5),
+        help="seconds a requested block may take before its peer is dropped",
+    )
+    p.add_argument(
         "--api-rate-limit",
         type=float,
         default=float(env("API_RATE_LIMIT", "50") or 50),
@@ -76,6 +88,8 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
             verify_processes=args.verify_processes,
+            dial_from_addrbook=not args.no_addrbook_dial,
+            stall_timeout=args.stall_timeout,
             extra={
                 "api_rate_limit": str(args.api_rate_limit),
                 "api_rate_burst": str(args.api_rate_burst),
