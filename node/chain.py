@@ -27,7 +27,7 @@ from consensus.block_rules import (
     check_header_contextual,
     check_header_sanity,
 )
-from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
+from consensus.errors import BadPrevBlock, BadSignature, ConsensusError, KnownInvalidBlock
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.utxo import CoinsOverlay, Verifier, connect_block, undo_block
@@ -37,6 +37,12 @@ from node.orphans import OrphanBlocks
 from node.storage import ChainStore, StorageError
 
 ChainListener = Callable[["ChainUpdate"], None]
+
+# Blocks connected together (one SQLite transaction, one signature batch) while catching up:
+# at most this many blocks, and no more once the batch holds this many transactions.
+CONNECT_BATCH_BLOCKS = 32
+CONNECT_BATCH_TXS = 4000
+RECENT_BLOCKS_BYTES = 32 * 1024 * 1024
 
 
 class UnknownParent(Exception):
@@ -50,6 +56,8 @@ class ChainUpdate:
 
     disconnected: list[tuple[Block, int]] = field(default_factory=list)
     connected: list[tuple[Block, int]] = field(default_factory=list)
+    # Blocks found invalid while connecting, with the rule they broke (for punishing senders).
+    failed: list[tuple[bytes, ConsensusError]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.disconnected or self.connected)
@@ -86,6 +94,7 @@ class ChainState:
         self.listeners: list[ChainListener] = []
         self._candidates: set[ChainEntry] = set()
         self._recent_blocks: OrderedDict[bytes, Block] = OrderedDict()
+        self._recent_bytes = 0
         self._next_seq = 1
         self._load()
 
@@ -226,28 +235,33 @@ class ChainState:
         return ChainEntry(header, parent, BlockStatus.HEADER_VALID, 0)
 
     # --- blocks -------------------------------------------------------------------------------
-    def accept_block(self, block: Block, now: int) -> AcceptResult:
+    def accept_block(self, block: Block, now: int, activate: bool = True) -> AcceptResult:
         """Validate, store and (if its branch has the most work) connect ``block``; then any
         held orphans that build on it. Raises the rule's error for an invalid block, after the
-        chain has settled on the best valid tip."""
+        chain has settled on the best valid tip.
+
+        With ``activate=False`` the block is only checked and stored (status ``stored``); a
+        later :meth:`activate_best_chain` connects everything stored so far in batches, which
+        is how a syncing node keeps up (connection errors then come in ``ChainUpdate.failed``).
+        """
         if block.header.prev_hash not in self.entries:
             known = self.entries.get(block.hash)
             if known is None:
                 self.orphans.add(block)
                 return AcceptResult("orphan")
-        result = self._accept_one(block, now)
+        result = self._accept_one(block, now, activate)
         pending = [block.hash]
         while pending:
             for orphan in self.orphans.pop_children(pending.pop()):
                 try:
-                    self._accept_one(orphan, now)
+                    self._accept_one(orphan, now, activate)
                 except (ConsensusError, UnknownParent):
                     continue
                 result.also_accepted.append(orphan)
                 pending.append(orphan.hash)
         return result
 
-    def _accept_one(self, block: Block, now: int) -> AcceptResult:
+    def _accept_one(self, block: Block, now: int, activate: bool) -> AcceptResult:
         entry = self.accept_header(block.header, now)
         if entry.status & BlockStatus.HAVE_DATA:
             return AcceptResult("duplicate", entry)
@@ -267,15 +281,20 @@ class ChainState:
             self.store.set_status(entry.hash, int(entry.status), entry.seq)
         self._remember_block(block)
         self._update_chain_data(entry)
+        if not activate:
+            return AcceptResult("stored", entry)
         self.activate_best_chain()
         if entry.failed:
             raise KnownInvalidBlock(f"block {entry.hash_hex} or an ancestor failed validation")
         return AcceptResult("connected" if self.is_active(entry) else "stored", entry)
 
     def _remember_block(self, block: Block) -> None:
+        """Keep recently stored blocks decoded for their connection (bounded in bytes)."""
         self._recent_blocks[block.hash] = block
-        while len(self._recent_blocks) > 16:
-            self._recent_blocks.popitem(last=False)
+        self._recent_bytes += block.size
+        while self._recent_bytes > RECENT_BLOCKS_BYTES and len(self._recent_blocks) > 1:
+            _, old = self._recent_blocks.popitem(last=False)
+            self._recent_bytes -= old.size
 
     def _update_chain_data(self, entry: ChainEntry) -> None:
         """Mark ``entry`` and its descendants with data as having a complete chain of data."""
@@ -290,9 +309,7 @@ class ChainState:
             stack.extend(
                 c
                 for c in current.children
-                if c.status & BlockStatus.HAVE_DATA
-                and not c.failed
-                and not c.have_chain_data
+                if c.status & BlockStatus.HAVE_DATA and not c.failed and not c.have_chain_data
             )
 
     def _mark_failed(self, entry: ChainEntry) -> None:
@@ -333,20 +350,85 @@ class ChainState:
             while self.tip is not fork:
                 update.disconnected.append((self._disconnect_tip(), self.tip.height + 1))
             path = [best.ancestor(h) for h in range(fork.height + 1, best.height + 1)]
-            for entry in path:
-                try:
-                    block = self._connect(entry)
-                except ConsensusError as exc:
-                    if exc.permanent:
-                        self._mark_failed(entry)
-                    else:  # the stored body was bad: forget it so it can be fetched again
-                        self._forget_data(entry)
-                    break
-                update.connected.append((block, entry.height))
+            self._connect_path(path, update)
         if update:
             for listener in list(self.listeners):
                 listener(update)
         return update
+
+    def _connect_path(self, path: list[ChainEntry], update: ChainUpdate) -> None:
+        """Connect ``path`` (children of the tip, in order) in batches; stop at the first
+        invalid block, recording it in ``update.failed``."""
+        index = 0
+        while index < len(path):
+            batch = self._next_batch(path, index)
+            index += len(batch)
+            if len(batch) > 1:
+                try:
+                    blocks = self._connect_batch(batch)
+                except ConsensusError:
+                    pass  # some block in it is invalid: find which, one at a time, below
+                else:
+                    update.connected.extend(
+                        (b, e.height) for b, e in zip(blocks, batch, strict=True)
+                    )
+                    continue
+            for entry in batch:
+                try:
+                    block = self._connect(entry)
+                except ConsensusError as exc:
+                    update.failed.append((entry.hash, exc))
+                    if exc.permanent:
+                        self._mark_failed(entry)
+                    else:  # the stored body was bad: forget it so it can be fetched again
+                        self._forget_data(entry)
+                    return
+                update.connected.append((block, entry.height))
+
+    def _next_batch(self, path: list[ChainEntry], start: int) -> list[ChainEntry]:
+        batch: list[ChainEntry] = []
+        txs = 0
+        for entry in path[start : start + CONNECT_BATCH_BLOCKS]:
+            block = self._recent_blocks.get(entry.hash)
+            batch.append(entry)
+            txs += len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
+            if txs >= CONNECT_BATCH_TXS:
+                break
+        return batch
+
+    def _connect_batch(self, entries: list[ChainEntry]) -> list[Block]:
+        """Connect several blocks in one transaction with one signature batch; all or none."""
+        assert entries[0].parent is self.tip
+        overlay = CoinsOverlay(self.coins)
+        jobs: list[tuple[bytes, bytes, bytes]] = []
+
+        def collect(batch: Sequence[tuple[bytes, bytes, bytes]]) -> int:
+            jobs.extend(batch)
+            return -1
+
+        blocks: list[Block] = []
+        undos = []
+        for entry in entries:
+            block = self._read_block(entry)
+            verifier = None if entry.status & BlockStatus.VALID else collect
+            undos.append(connect_block(block, entry.height, overlay, self.params, verifier))
+            blocks.append(block)
+        if jobs and self.verifier(jobs) >= 0:
+            raise BadSignature("a signature in the batch does not verify")
+        with self.store.write():
+            self.store.apply_coin_changes(overlay.items())
+            for entry, undo in zip(entries, undos, strict=True):
+                self.store.put_undo(entry.hash, undo)
+                if not entry.status & BlockStatus.VALID:
+                    self.store.set_status(
+                        entry.hash, int(entry.status | BlockStatus.VALID), entry.seq
+                    )
+            self.store.set_meta("tip", entries[-1].hash)
+        self.coins.committed(overlay.items())
+        for entry in entries:
+            entry.status |= BlockStatus.VALID
+            self.active.append(entry)
+        return blocks
 
     def _forget_data(self, entry: ChainEntry) -> None:
         entry.status &= ~BlockStatus.HAVE_DATA

@@ -20,6 +20,7 @@ Sync (Bitcoin Core's headers-first, simplified):
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -64,6 +65,7 @@ MAX_UNSOLICITED_BLOCKS = 8
 MAX_UNCONNECTING_HEADERS = 10
 MAX_ANNOUNCED_HEADERS = 8
 MAX_GETDATA_BLOCKS = 128
+MAX_TRACKED_SOURCES = 4096
 
 
 def _as_stored(raw: bytes) -> Block:
@@ -98,6 +100,7 @@ class NetSync:
         self.in_flight: dict[bytes, PeerSync] = {}
         self.best_chain: list[ChainEntry] = list(self.chain.active)  # best header chain
         self.txrelay = TxRelay(node)
+        self._sources: OrderedDict[bytes, Peer] = OrderedDict()  # who sent a stored block
         self.blocks_received = 0
 
     @property
@@ -125,7 +128,7 @@ class NetSync:
             self.in_flight.pop(block_hash, None)
         self.txrelay.peer_gone(peer)
         if state.in_flight:
-            await self._schedule()
+            await self.schedule()
 
     async def on_message(self, peer: Peer, message: Message) -> None:
         state = self.peers.get(peer)
@@ -185,7 +188,7 @@ class NetSync:
             self._note_best_header(last)
         if len(headers) == MAX_HEADERS:
             await state.peer.send(GetHeaders((headers[-1].hash,), ZERO_HASH))
-        await self._schedule()
+        await self.schedule()
 
     def _accept_headers(self, headers: Sequence[BlockHeader]) -> list[ChainEntry]:
         """Chain thread. Refuses (returns []) a short batch that would not beat our tip."""
@@ -215,7 +218,7 @@ class NetSync:
         self.best_chain.extend(reversed(path))
 
     # --- blocks -------------------------------------------------------------------------------
-    async def _schedule(self) -> None:
+    async def schedule(self) -> None:
         """Ask peers for the next blocks of the best header chain that we lack."""
         tip = self.chain.tip
         best = self.best_header
@@ -286,7 +289,9 @@ class NetSync:
             if state.unsolicited > MAX_UNSOLICITED_BLOCKS:
                 raise Misbehaving("unsolicited block flood")
         try:
-            await self.node.call(self.chain.accept_block, block, int(time.time()))
+            # Store only: the node's activator connects what has accumulated in batches, so a
+            # syncing node connects many blocks per transaction and signature batch.
+            await self.node.call(self.chain.accept_block, block, int(time.time()), False)
         except ConsensusError as exc:
             at_fault = exc.permanent or isinstance(exc, (BadMerkleRoot, BlockMutated))
             if at_fault:
@@ -294,12 +299,26 @@ class NetSync:
             log.info("block_refused", hash=block.hash_hex, code=exc.code, peer=state.peer.address)
         else:
             self.blocks_received += 1
+            self._sources[block_hash] = state.peer
+            while len(self._sources) > MAX_TRACKED_SOURCES:
+                self._sources.popitem(last=False)
+            self.node.request_activation()
             entry = self.chain.entries.get(block_hash)
             if entry is not None:
                 if state.best is None or entry.chainwork > state.best.chainwork:
                     state.best = entry
                 self._note_best_header(entry)
-        await self._schedule()
+        await self.schedule()
+
+    def blocks_failed(self, failed: Sequence[tuple[bytes, ConsensusError]]) -> None:
+        """Activation found stored blocks invalid: disconnect (and, where the block itself
+        broke a rule or its body did not match its header, discourage) whoever sent them."""
+        for block_hash, exc in failed:
+            peer = self._sources.pop(block_hash, None)
+            if peer is None or not peer.connected:
+                continue
+            log.info("invalid_block_from_peer", peer=peer.address, code=exc.code)
+            peer.close(Misbehaving(f"invalid block: {exc.code}: {exc}"))
 
     async def _on_notfound(self, state: PeerSync, items: Sequence[InvItem]) -> None:
         for item in items:
@@ -308,7 +327,7 @@ class NetSync:
                 state.missing.add(item.hash)
             elif item.type == INV_TX:
                 self.txrelay.not_found(state.peer, item.hash)
-        await self._schedule()
+        await self.schedule()
 
     async def _on_inv(self, state: PeerSync, items: Sequence[InvItem]) -> None:
         txs = [i for i in items if i.type == INV_TX]
@@ -384,7 +403,10 @@ class NetSync:
         for peer in list(self.peers):
             if not peer.connected:  # closing: on_peer_disconnected is on its way
                 continue
-            new = [b.header for b in connected if b.hash not in peer.known_inventory]
+            # Only the suffix after the last block the peer knows: filtering known blocks out
+            # of the middle would leave a gap, and a headers message must form a chain.
+            known = [i for i, b in enumerate(connected) if b.hash in peer.known_inventory]
+            new = [b.header for b in connected[known[-1] + 1 if known else 0 :]]
             if not new:
                 continue
             if len(new) <= MAX_ANNOUNCED_HEADERS:
@@ -393,4 +415,4 @@ class NetSync:
                 message = Inv((InvItem(INV_BLOCK, new[-1].hash),))
             if peer.try_send(message):
                 peer.known_inventory.update(h.hash for h in new)
-        await self._schedule()
+        await self.schedule()

@@ -62,6 +62,7 @@ class Node:
         self.started = asyncio.Event()
         interactive = sys.stderr.isatty() and config.log_format in ("auto", "console")
         self.progress = SyncProgress(interactive)
+        self._activation_requested = asyncio.Event()
         self._updates: list[ChainUpdate] = []
         self._updates_ready = asyncio.Event()
 
@@ -86,6 +87,22 @@ class Node:
         event.set()
         self._updates.append(update)
         self._updates_ready.set()
+
+    def request_activation(self) -> None:
+        """Ask the activator to connect the blocks stored so far (coalesces requests)."""
+        self._activation_requested.set()
+
+    async def _activate(self) -> None:
+        """Connect stored blocks: one chain-thread call connects everything that arrived
+        meanwhile, in batches, so catching up costs few transactions and signature batches."""
+        while True:
+            await self._activation_requested.wait()
+            self._activation_requested.clear()
+            update = await self.call(self.chain.activate_best_chain)
+            if self.netsync is not None:
+                if update.failed:
+                    self.netsync.blocks_failed(update.failed)
+                await self.netsync.schedule()
 
     async def _announce_updates(self) -> None:
         """Hand each chain update to the network side, in order."""
@@ -198,6 +215,7 @@ class Node:
                 tasks.create_task(self.connmgr.run(), name="p2p")
                 await self.connmgr.wait_started()
                 tasks.create_task(self._announce_updates(), name="announce")
+                tasks.create_task(self._activate(), name="activate")
                 tasks.create_task(self._relay(), name="relay")
                 if self.config.mine_to:
                     self.miner = BlockMiner(

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from seedchain.cli import CommandError
 from seedchain.runner import env, run_service
+
+DEFAULT_VERIFY_PROCESSES = max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,8 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--verify-processes",
         type=int,
-        default=int(env("VERIFY_PROCESSES", "0") or 0),
-        help="worker processes for signature checks of large blocks (0: none)",
+        default=int(env("VERIFY_PROCESSES", str(DEFAULT_VERIFY_PROCESSES)) or 0),
+        help="worker processes that check signatures of large blocks and of blocks connected"
+        " together while syncing (0: none; default: one less than the CPU count)",
     )
     p.add_argument(
         "--no-addrbook-dial",

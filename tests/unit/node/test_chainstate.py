@@ -178,3 +178,54 @@ def test_headers_first(chain: ChainState) -> None:
     feed(chain, b.blocks[1:])
     assert chain.height == 5
     assert chain.locator()[0] == b.tip.hash and chain.locator()[-1] == b.blocks[0].hash
+
+
+def test_stored_blocks_connect_in_batches_with_one_notification(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.mine(101)
+    txs = [
+        spend([(*b.coinbase_coin(h), b.miner_key)], [TxOut(10**9, ALICE.lock)])
+        for h in range(1, 41)
+    ]
+    for tx in txs:
+        b.add(b.make_block([tx], extra_fee=4 * 10**9))
+    state = ChainState.open(tmp_path, b.params)
+    updates: list[ChainUpdate] = []
+    state.listeners.append(updates.append)
+    for block in b.blocks[1:]:
+        assert state.accept_block(block, NOW, activate=False).status == "stored"
+    assert state.height == 0
+    update = state.activate_best_chain()
+    assert state.tip.hash == b.tip.hash
+    assert len(updates) == 1 and len(update.connected) == 141 and not update.failed
+    assert state.utxo_hash() == view_hash(b.view)
+    state.close()
+    assert verify_datadir(tmp_path, b.params, check_signatures=True).height == 141
+
+
+def test_bad_signature_inside_a_batch_is_pinpointed(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.mine(101)
+    good = b.fork(b.height)
+    for h in range(1, 11):
+        tx = spend([(*b.coinbase_coin(h), b.miner_key)], [TxOut(10**9, ALICE.lock)])
+        if h == 6:  # flip one bit of the sixth block's signature
+            w = tx.witnesses[0]
+            bad_sig = bytes([w.signature[0] ^ 1]) + w.signature[1:]
+            tx = tx.with_witnesses((w._replace(signature=bad_sig),))
+            b.blocks.append(b.make_block([tx], extra_fee=4 * 10**9))
+        else:
+            block = b.make_block([tx], extra_fee=4 * 10**9)
+            b.add(block) if h < 6 else b.blocks.append(block)
+            if h < 6:
+                good.add(block)
+    state = ChainState.open(tmp_path, b.params)
+    for block in b.blocks[1:]:
+        state.accept_block(block, NOW, activate=False)
+    update = state.activate_best_chain()
+    assert state.height == 106, "connected up to the block before the bad one"
+    assert [type(e) for _, e in update.failed] == [E.BadSignature]
+    assert update.failed[0][0] == b.blocks[107].hash
+    assert state.entries[b.blocks[110].hash].failed
+    assert state.utxo_hash() == view_hash(good.view)
+    state.close()
