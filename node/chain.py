@@ -58,6 +58,7 @@ class ChainUpdate:
     connected: list[tuple[Block, int]] = field(default_factory=list)
     # Blocks found invalid while connecting, with the rule they broke (for punishing senders).
     failed: list[tuple[bytes, ConsensusError]] = field(default_factory=list)
+    more: bool = False  # activation stopped at its block limit with more to connect
 
     def __bool__(self) -> bool:
         return bool(self.disconnected or self.connected)
@@ -339,18 +340,29 @@ class ChainState:
                 self._candidates.discard(entry)
         return best
 
-    def activate_best_chain(self) -> ChainUpdate:
-        """Move the tip to the most-work valid chain we have data for; notify listeners."""
+    def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:
+        """Move the tip to the most-work valid chain we have data for; notify listeners.
+
+        ``max_blocks`` bounds the blocks connected in this call (``update.more`` then says
+        whether work remains), so a caller can let other threads run between calls."""
         update = ChainUpdate()
         while True:
             best = self._best_candidate()
             if best is self.tip:
                 break
+            if max_blocks is not None and len(update.connected) >= max_blocks:
+                update.more = True
+                break
             fork = find_fork(self.tip, best)
             while self.tip is not fork:
                 update.disconnected.append((self._disconnect_tip(), self.tip.height + 1))
-            path = [best.ancestor(h) for h in range(fork.height + 1, best.height + 1)]
+            end = best.height
+            if max_blocks is not None:
+                end = min(end, fork.height + max(1, max_blocks - len(update.connected)))
+            path = [best.ancestor(h) for h in range(fork.height + 1, end + 1)]
             self._connect_path(path, update)
+            if update.failed:
+                continue
         if update:
             for listener in list(self.listeners):
                 listener(update)

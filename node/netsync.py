@@ -102,6 +102,7 @@ class NetSync:
         self.txrelay = TxRelay(node)
         self._sources: OrderedDict[bytes, Peer] = OrderedDict()  # who sent a stored block
         self.blocks_received = 0
+        self.last_tip_change = clock()
 
     @property
     def best_header(self) -> ChainEntry:
@@ -337,8 +338,12 @@ class NetSync:
             await self._request_headers(state.peer)
 
     async def check_stalls(self) -> None:
-        """Disconnect peers that hold a requested block past the stall timeout."""
+        """Disconnect peers that hold a requested block past the stall timeout while our tip
+        has not moved for as long: then that block is what holds the download window up. (A
+        busy node that is still connecting blocks is not stalled by anyone.)"""
         now = self.clock()
+        if now - self.last_tip_change < self.stall_timeout:
+            return
         for state in list(self.peers.values()):
             if any(now - asked > self.stall_timeout for asked in state.in_flight.values()):
                 log.info("peer_stalling", peer=state.peer.address, blocks=len(state.in_flight))
@@ -385,6 +390,7 @@ class NetSync:
         """Event loop, after each chain update: announce the new blocks, then keep syncing."""
         connected = [block for block, _ in update.connected]
         if connected:
+            self.last_tip_change = self.clock()
             self._note_best_header(self.chain.entries[connected[-1].hash])
             self.txrelay.tip_changed()
         if update.disconnected:

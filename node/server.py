@@ -42,6 +42,8 @@ log = structlog.get_logger("seedchain.node")
 STATUS_INTERVAL = 10.0
 RELAY_INTERVAL = 0.05  # how often queued transaction announcements are flushed
 STALL_CHECK_INTERVAL = 1.0
+# Blocks connected per activation call: the event loop (peers, API) runs between calls.
+ACTIVATION_BLOCKS = 256
 
 
 class Node:
@@ -98,7 +100,9 @@ class Node:
         while True:
             await self._activation_requested.wait()
             self._activation_requested.clear()
-            update = await self.call(self.chain.activate_best_chain)
+            update = await self.call(self.chain.activate_best_chain, ACTIVATION_BLOCKS)
+            if update.more:
+                self._activation_requested.set()
             if self.netsync is not None:
                 if update.failed:
                     self.netsync.blocks_failed(update.failed)
