@@ -1,11 +1,14 @@
 """The wallet: a client of a node's REST API. Never imports ``node`` or ``p2p``.
 
-The core (this package minus the CLI and the node client, which come later): BIP 39 phrases
-(:mod:`wallet.mnemonic`), SLIP-0010 Ed25519 keys on ``m/44'/8888'/account'/change'/index'``
-(:mod:`wallet.keys`), the encrypted keystore (:mod:`wallet.keystore`) and plain metadata
-(:mod:`wallet.metadata`), coin selection (:mod:`wallet.coinselect`), building, signing and
-fee-bumping transactions (:mod:`wallet.txbuild`), amounts (:mod:`wallet.amounts`) and typed
-errors (:mod:`wallet.errors`). docs/wallet.md describes the formats and the algorithms.
+The core: BIP 39 phrases (:mod:`wallet.mnemonic`), SLIP-0010 Ed25519 keys on
+``m/44'/8888'/account'/change'/index'`` (:mod:`wallet.keys`), the encrypted keystore
+(:mod:`wallet.keystore`) and plain metadata (:mod:`wallet.metadata`), coin selection
+(:mod:`wallet.coinselect`), building, signing and fee-bumping transactions
+(:mod:`wallet.txbuild`), amounts (:mod:`wallet.amounts`) and typed errors
+(:mod:`wallet.errors`). On top of it: the node's REST client (:mod:`wallet.client`), address
+discovery (:mod:`wallet.sync`), coins, balances and history (:mod:`wallet.history`) and the
+engine the ``seedchain wallet`` CLI drives (:mod:`wallet.engine`; the client modules are not
+imported here, so the core loads without aiohttp). docs/wallet.md describes all of it.
 """
 
 from wallet.amounts import format_amount, parse_amount

@@ -105,3 +105,65 @@ class InvalidFeeRate(WalletError):
     """A fee rate that is not a positive whole number of base units per byte."""
 
     code = "invalid_fee_rate"
+
+
+class InvalidFeeBumpTarget(FeeBumpError):
+    """``bump TXID`` names no unconfirmed send of ours (unknown, confirmed or conflicted)."""
+
+    code = "fee_bump_target"
+
+
+class InvalidAddress(WalletError):
+    """An address that is malformed, has a bad checksum or belongs to another network.
+
+    ``reason`` is the consensus error's code: ``malformed_address``, ``bad_address_checksum``
+    or ``wrong_network_address``.
+    """
+
+    code = "invalid_address"
+
+    def __init__(self, message: str, reason: str = "invalid_address") -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class InvalidInput(WalletError):
+    """A command-line value (a URL, a file, a count) the wallet cannot use."""
+
+    code = "invalid_input"
+
+
+# --- the node ---------------------------------------------------------------------------------
+class NodeUnreachable(WalletError):
+    """The node's REST API could not be reached, or did not answer in time."""
+
+    code = "node_unreachable"
+
+
+class NodeError(WalletError):
+    """The node answered with an error (``status`` and the API's ``code``) or with something
+    that is not the API's shape (``code`` ``bad_response``)."""
+
+    code = "node_error"
+
+    def __init__(self, message: str, *, status: int = 0, api_code: str = "bad_response") -> None:
+        self.status = status
+        self.api_code = api_code
+        super().__init__(message)
+
+
+class NetworkMismatch(WalletError):
+    """The wallet, the node and the command line disagree about the network."""
+
+    code = "network_mismatch"
+
+
+class BroadcastRejected(WalletError):
+    """The node refused a transaction we built (the API's ``code`` is ``api_code``)."""
+
+    code = "broadcast_rejected"
+
+    def __init__(self, message: str, *, status: int, api_code: str) -> None:
+        self.status = status
+        self.api_code = api_code
+        super().__init__(message)

@@ -109,6 +109,9 @@ class WalletMetadata:
     next_change: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     pending: list[PendingSend] = field(default_factory=list)
+    recent: list[PendingSend] = field(default_factory=list)
+    """Sends of ours seen confirmed (or conflicted) lately, watched for a reorg that undoes
+    them; optional in the file (absent means empty), so older files read unchanged."""
 
     def reserved_outpoints(self) -> frozenset[OutPoint]:
         """The coins pending sends spend: never select them for another send."""
@@ -123,7 +126,7 @@ class WalletMetadata:
         self.pending = [p for p in self.pending if p.txid != txid]
 
     def encode(self) -> bytes:
-        document = {
+        document: dict[str, Any] = {
             "format": METADATA_FORMAT,
             "version": METADATA_VERSION,
             "network": self.network,
@@ -133,6 +136,8 @@ class WalletMetadata:
             "labels": dict(sorted(self.labels.items())),
             "pending": [send.to_json() for send in self.pending],
         }
+        if self.recent:
+            document["recent"] = [send.to_json() for send in self.recent]
         return json.dumps(document, indent=2).encode() + b"\n"
 
     @classmethod
@@ -161,6 +166,7 @@ class WalletMetadata:
                 next_change=_int(document["next_change"]),
                 labels=dict(labels),
                 pending=[PendingSend.from_json(item) for item in document["pending"]],
+                recent=[PendingSend.from_json(item) for item in document.get("recent", [])],
             )
         except (KeyError, TypeError, ValueError):
             raise KeystoreCorrupt(f"wallet file {path} is damaged (a field is invalid)") from None

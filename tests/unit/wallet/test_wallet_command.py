@@ -1,0 +1,187 @@
+"""``seedchain wallet`` and ``seedchain mine`` in-process: help, environment defaults, secrets
+from files, one-line errors. (The end-to-end runs against a node are in tests/functional.)"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from seedchain.cli import build_parser, main
+from seedchain.cmd_wallet import read_secret_file
+
+SUBCOMMANDS = [
+    "create",
+    "restore",
+    "address",
+    "balance",
+    "send",
+    "bump",
+    "history",
+    "utxos",
+    "info",
+]
+
+
+def unreachable() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.fixture(autouse=True)
+def _no_seedchain_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SEEDCHAIN_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("command", [[], *[[c] for c in SUBCOMMANDS]])
+def test_every_subcommand_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["wallet", *command, "--help"])
+    assert info.value.code == 0
+    assert "usage: seedchain wallet" in capsys.readouterr().out
+
+
+def test_mine_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["mine", "--help"])
+    assert info.value.code == 0
+    assert "--blocks" in capsys.readouterr().out
+
+
+def test_options_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEEDCHAIN_NETWORK", "regtest")
+    monkeypatch.setenv("SEEDCHAIN_DATADIR", "/tmp/somewhere")
+    monkeypatch.setenv("SEEDCHAIN_WALLET", "savings")
+    monkeypatch.setenv("SEEDCHAIN_NODE", "http://127.0.0.1:1")
+    monkeypatch.setenv("SEEDCHAIN_PASSWORD_FILE", "/tmp/pw")
+    monkeypatch.setenv("SEEDCHAIN_JSON", "1")
+    monkeypatch.setenv("SEEDCHAIN_FEE_RATE", "7")
+    args = build_parser().parse_args(["wallet", "send", "rsc1x", "1"])
+    assert (args.network, args.datadir, args.wallet, args.node) == (
+        "regtest",
+        "/tmp/somewhere",
+        "savings",
+        "http://127.0.0.1:1",
+    )
+    assert (args.password_file, args.json, args.fee_rate) == ("/tmp/pw", True, "7")
+    monkeypatch.setenv("SEEDCHAIN_MINE_TO", "rsc1y")
+    monkeypatch.setenv("SEEDCHAIN_MINE_BLOCKS", "3")
+    monkeypatch.setenv("SEEDCHAIN_MINE_THREADS", "2")
+    args = build_parser().parse_args(["mine"])
+    assert (args.to, args.blocks, args.threads, args.node) == ("rsc1y", 3, 2, "http://127.0.0.1:1")
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["wallet", "send"],
+        ["wallet", "balance", "--bogus"],
+        ["wallet", "--json", "balance"],
+        ["wallet", "frobnicate"],
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: "), err
+
+
+def test_secret_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "secret"
+    path.write_bytes(b" pass word \n\n")
+    assert read_secret_file(str(path), "password") == " pass word \n"  # one newline only
+    path.write_bytes(b"crlf\r\n")
+    assert read_secret_file(str(path), "password") == "crlf"
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"from stdin\n")))
+    assert read_secret_file("-", "password") == "from stdin"
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(Exception, match="not UTF-8") as info:
+        read_secret_file(str(path), "password")
+    assert "\xff" not in str(info.value)
+    with pytest.raises(Exception, match="cannot read the password file"):
+        read_secret_file(str(tmp_path / "missing"), "password")
+
+
+def wallet(tmp_path: Path, *args: str) -> list[str]:
+    return [
+        "wallet",
+        "--network",
+        "regtest",
+        "--datadir",
+        str(tmp_path),
+        "--node",
+        unreachable(),
+        *args,
+    ]
+
+
+def test_create_then_info_without_a_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    assert main(wallet(tmp_path, "create", "--password-file", str(password), "--json")) == 0
+    created = json.loads(capsys.readouterr().out)
+    assert len(created["mnemonic"].split()) == 24 and "warning" in created
+    keystore = (tmp_path / "wallets" / "default" / "keystore.json").read_text()
+    assert created["mnemonic"].split()[0] not in keystore.split('"')  # encrypted
+
+    assert main(wallet(tmp_path, "info", "--json")) == 0  # no password needed
+    info = json.loads(capsys.readouterr().out)
+    assert info["network"] == "regtest" and info["tip_height"] is None
+    assert "cannot reach the node" in info["node_error"]
+
+    # the same wallet name again: refused, before any password is asked
+    assert main(wallet(tmp_path, "create")) == 1
+    assert "already exists" in capsys.readouterr().err
+
+    # the wallet is for regtest: asking for it on test is a clear error
+    argv = ["wallet", "--network", "test", "--datadir", str(tmp_path), "balance"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "is for regtest, not test" in err and len(err.strip().splitlines()) == 1
+
+
+def test_no_password_and_no_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert main(wallet(tmp_path, "create")) == 1
+    assert "--password-file" in capsys.readouterr().err
+    assert not (tmp_path / "wallets").exists()
+
+
+def test_restore_refuses_a_bad_phrase_before_anything(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    phrase = tmp_path / "phrase"
+    phrase.write_text("legal winner thank year wave sausage worth useful legal winner thank zoo\n")
+    password = tmp_path / "pw"
+    password.write_text("pw\n")
+    code = main(
+        wallet(
+            tmp_path, "restore", "--mnemonic-file", str(phrase), "--password-file", str(password)
+        )
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "checksum" in err and "zoo" not in err
+    assert not (tmp_path / "wallets").exists()
+
+
+def test_mine_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mine", "--network", "regtest"]) == 1
+    assert "--to" in capsys.readouterr().err
+    url = unreachable()
+    assert main(["mine", "--node", url, "--to", "rsc1x", "--blocks", "1"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot reach the node") and url in err
+    assert main(["mine", "--node", "ftp://x", "--to", "rsc1x"]) == 1
+    assert "invalid node URL" in capsys.readouterr().err
