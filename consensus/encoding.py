@@ -56,6 +56,40 @@ def unpack_canonical(data: bytes, *, max_bin_len: int, max_array_len: int) -> An
     return obj
 
 
+# --- sizes of canonical encodings, without encoding (fee and size estimates) ----------------
+def uint_size(value: int) -> int:
+    """Bytes msgpack uses for a non-negative integer."""
+    if value < 0:
+        raise ValueError("negative integers have no canonical place in a transaction")
+    if value < 0x80:
+        return 1
+    if value <= 0xFF:
+        return 2
+    if value <= 0xFFFF:
+        return 3
+    if value <= 0xFFFF_FFFF:
+        return 5
+    return 9
+
+
+def bin_size(length: int) -> int:
+    """Bytes msgpack uses for a byte string of ``length`` bytes, header included."""
+    if length <= 0xFF:
+        return 2 + length
+    if length <= 0xFFFF:
+        return 3 + length
+    return 5 + length
+
+
+def array_header_size(count: int) -> int:
+    """Bytes of a msgpack array's header for ``count`` items."""
+    if count <= 15:
+        return 1
+    if count <= 0xFFFF:
+        return 3
+    return 5
+
+
 # --- typed field readers: raise DecodeError with the field's name --------------------------
 def read_int(value: Any, name: str, maximum: int) -> int:
     if type(value) is not int:  # bool is a subclass of int: refuse it too

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from consensus.encoding import bin_size, uint_size
 from consensus.transaction import MAX_LOCK_SIZE, MAX_TX_SIZE, Transaction, TxOut
 from node.mempool_errors import DustOutput, NonStandardVersion, TxSizeNonStandard
 
@@ -75,31 +76,9 @@ class MempoolPolicy:
                 raise ValueError(f"{name} must be positive")
 
 
-def _int_size(value: int) -> int:
-    """Bytes msgpack spends on a non-negative integer."""
-    if value < 0x80:
-        return 1
-    if value <= 0xFF:
-        return 2
-    if value <= 0xFFFF:
-        return 3
-    if value <= 0xFFFF_FFFF:
-        return 5
-    return 9
-
-
-def _bin_size(length: int) -> int:
-    """Bytes msgpack spends on a byte string of ``length`` bytes."""
-    if length <= 0xFF:
-        return 2 + length
-    if length <= 0xFFFF:
-        return 3 + length
-    return 5 + length
-
-
 def output_size(out: TxOut) -> int:
     """The size of ``out`` in the canonical encoding (``[value, lock]``)."""
-    return 1 + _int_size(out.value) + _bin_size(len(out.lock))
+    return 1 + uint_size(out.value) + bin_size(len(out.lock))
 
 
 def dust_threshold(out: TxOut, dust_relay_fee_rate: int) -> int:

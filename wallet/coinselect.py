@@ -28,11 +28,12 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from consensus.encoding import uint_size
 from consensus.transaction import MAX_MONEY, OutPoint, TxOut
 from wallet.amounts import format_amount
 from wallet.errors import InsufficientFunds, InvalidAmount, InvalidFeeRate
 from wallet.keys import KeyId
-from wallet.txsize import output_size, signed_tx_size, spend_size, uint_size
+from wallet.txsize import output_size, signed_tx_size, spend_size
 
 BNB_MAX_TRIES = 100_000
 LONG_TERM_FEE_RATE = 1

@@ -12,42 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from consensus.encoding import array_header_size, bin_size, uint_size
 from consensus.transaction import PUBKEY_SIZE, SIGNATURE_SIZE, OutPoint, TxOut
 
 TXID_SIZE = 32
-
-
-def uint_size(value: int) -> int:
-    """Bytes msgpack uses for a non-negative integer."""
-    if value < 0:
-        raise ValueError("negative integers have no place in a transaction")
-    if value < 0x80:
-        return 1
-    if value <= 0xFF:
-        return 2
-    if value <= 0xFFFF:
-        return 3
-    if value <= 0xFFFF_FFFF:
-        return 5
-    return 9
-
-
-def bin_size(length: int) -> int:
-    """Bytes msgpack uses for a byte string of ``length`` bytes."""
-    if length <= 0xFF:
-        return 2 + length
-    if length <= 0xFFFF:
-        return 3 + length
-    return 5 + length
-
-
-def array_header_size(count: int) -> int:
-    """Bytes of a msgpack array's header for ``count`` items."""
-    if count <= 15:
-        return 1
-    if count <= 0xFFFF:
-        return 3
-    return 5
 
 
 WITNESS_SIZE = 1 + bin_size(PUBKEY_SIZE) + bin_size(SIGNATURE_SIZE)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consensus.encoding import uint_size
 from consensus.transaction import MAX_MONEY, OutPoint, Transaction, TxOut, Witness
-from wallet.txsize import WITNESS_SIZE, signed_tx_size, uint_size
+from wallet.txsize import WITNESS_SIZE, signed_tx_size
 
 outpoints = st.builds(
     OutPoint,
