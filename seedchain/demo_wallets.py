@@ -77,8 +77,12 @@ class DemoWallet:
     async def pay(
         self, session: aiohttp.ClientSession, node: str, to: DemoWallet, rng: random.Random
     ) -> str | None:
-        """Send a random amount to ``to``; the txid, or None when nothing is spendable yet."""
-        coins = await self.coins(session, node)
+        """Send a random amount to ``to``; the txid, or None when nothing is spendable yet or
+        the node cannot answer now (503 while it catches up, a busy moment)."""
+        try:
+            coins = await self.coins(session, node)
+        except (aiohttp.ClientError, TimeoutError):
+            return None
         if not coins:
             return None
         total = sum(c.value for c in coins)
@@ -90,9 +94,12 @@ class DemoWallet:
             )  # fmt: skip
         except WalletError:
             return None
-        async with session.post(f"{node}/v1/tx", data=built.tx.encoded.hex()) as response:
-            if response.status != 200:
-                return None
+        try:
+            async with session.post(f"{node}/v1/tx", data=built.tx.encoded.hex()) as response:
+                if response.status != 200:
+                    return None
+        except (aiohttp.ClientError, TimeoutError):
+            return None
         self.spent.update(c.outpoint for c in built.coins)
         if built.change_key is not None:
             self.change_used = max(self.change_used, built.change_key.index + 1)
