@@ -1,6 +1,8 @@
 """Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
 
-May import consensus, node.storage, node.coins, node.blockindex and stdlib. Synchronous and
+May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
+node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
+connection in ``node.chain_connect``; this module re-exports the public names. Synchronous and
 single-threaded by design: the node runs it on one worker thread. Each block is connected or
 disconnected in one SQLite transaction (the UTXO changes, the undo data and the new tip
 together), so a crash at any instant leaves the last complete tip; reorgs of any depth are a
@@ -16,8 +18,7 @@ CVE-2012-2459 mutation) is refused without marking the header.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from consensus.block import Block, BlockHeader
@@ -27,51 +28,35 @@ from consensus.block_rules import (
     check_header_contextual,
     check_header_sanity,
 )
-from consensus.errors import BadPrevBlock, BadSignature, ConsensusError, KnownInvalidBlock
+from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
-from consensus.utxo import CoinsOverlay, Verifier, connect_block, undo_block
+from consensus.utxo import Verifier
 from node.blockindex import BlockStatus, ChainEntry, better, find_fork
+from node.chain_connect import connect_path, disconnect_tip
+from node.chain_types import (
+    CONNECT_BATCH_BLOCKS,
+    CONNECT_BATCH_TXS,
+    RECENT_BLOCKS_BYTES,
+    AcceptResult,
+    ChainListener,
+    ChainUpdate,
+    UnknownParent,
+)
 from node.coins import CoinCache, utxo_set_hash
 from node.orphans import OrphanBlocks
 from node.storage import ChainStore, StorageError
 
-ChainListener = Callable[["ChainUpdate"], None]
-
-# Blocks connected together (one SQLite transaction, one signature batch) while catching up:
-# at most this many blocks, and no more once the batch holds this many transactions.
-CONNECT_BATCH_BLOCKS = 32
-CONNECT_BATCH_TXS = 4000
-RECENT_BLOCKS_BYTES = 32 * 1024 * 1024
-
-
-class UnknownParent(Exception):
-    """A header or block whose parent we have not seen (not a rule violation)."""
-
-
-@dataclass
-class ChainUpdate:
-    """What one activation changed: blocks disconnected (newest first) and connected (oldest
-    first), each with its height. Listeners (mempool, relay, indexes) get it after the fact."""
-
-    disconnected: list[tuple[Block, int]] = field(default_factory=list)
-    connected: list[tuple[Block, int]] = field(default_factory=list)
-    # Blocks found invalid while connecting, with the rule they broke (for punishing senders).
-    failed: list[tuple[bytes, ConsensusError]] = field(default_factory=list)
-    more: bool = False  # activation stopped at its block limit with more to connect
-
-    def __bool__(self) -> bool:
-        return bool(self.disconnected or self.connected)
-
-
-@dataclass
-class AcceptResult:
-    """``status`` is one of: ``connected`` (now on the active chain), ``stored`` (valid so far,
-    on a branch with less work), ``orphan`` (parent unknown, held), ``duplicate``."""
-
-    status: str
-    entry: ChainEntry | None = None
-    also_accepted: list[Block] = field(default_factory=list)
+__all__ = [
+    "CONNECT_BATCH_BLOCKS",
+    "CONNECT_BATCH_TXS",
+    "RECENT_BLOCKS_BYTES",
+    "AcceptResult",
+    "ChainListener",
+    "ChainState",
+    "ChainUpdate",
+    "UnknownParent",
+]
 
 
 class ChainState:
@@ -355,138 +340,15 @@ class ChainState:
                 break
             fork = find_fork(self.tip, best)
             while self.tip is not fork:
-                update.disconnected.append((self._disconnect_tip(), self.tip.height + 1))
+                update.disconnected.append((disconnect_tip(self), self.tip.height + 1))
             end = best.height
             if max_blocks is not None:
                 end = min(end, fork.height + max(1, max_blocks - len(update.connected)))
             path = [best.ancestor(h) for h in range(fork.height + 1, end + 1)]
-            self._connect_path(path, update)
+            connect_path(self, path, update)
             if update.failed:
                 continue
         if update:
             for listener in list(self.listeners):
                 listener(update)
         return update
-
-    def _connect_path(self, path: list[ChainEntry], update: ChainUpdate) -> None:
-        """Connect ``path`` (children of the tip, in order) in batches; stop at the first
-        invalid block, recording it in ``update.failed``."""
-        index = 0
-        while index < len(path):
-            batch = self._next_batch(path, index)
-            index += len(batch)
-            if len(batch) > 1:
-                try:
-                    blocks = self._connect_batch(batch)
-                except ConsensusError:
-                    pass  # some block in it is invalid: find which, one at a time, below
-                else:
-                    update.connected.extend(
-                        (b, e.height) for b, e in zip(blocks, batch, strict=True)
-                    )
-                    continue
-            for entry in batch:
-                try:
-                    block = self._connect(entry)
-                except ConsensusError as exc:
-                    update.failed.append((entry.hash, exc))
-                    if exc.permanent:
-                        self._mark_failed(entry)
-                    else:  # the stored body was bad: forget it so it can be fetched again
-                        self._forget_data(entry)
-                    return
-                update.connected.append((block, entry.height))
-
-    def _next_batch(self, path: list[ChainEntry], start: int) -> list[ChainEntry]:
-        batch: list[ChainEntry] = []
-        txs = 0
-        for entry in path[start : start + CONNECT_BATCH_BLOCKS]:
-            block = self._recent_blocks.get(entry.hash)
-            batch.append(entry)
-            txs += len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
-            if txs >= CONNECT_BATCH_TXS:
-                break
-        return batch
-
-    def _connect_batch(self, entries: list[ChainEntry]) -> list[Block]:
-        """Connect several blocks in one transaction with one signature batch; all or none."""
-        assert entries[0].parent is self.tip
-        overlay = CoinsOverlay(self.coins)
-        jobs: list[tuple[bytes, bytes, bytes]] = []
-
-        def collect(batch: Sequence[tuple[bytes, bytes, bytes]]) -> int:
-            jobs.extend(batch)
-            return -1
-
-        blocks: list[Block] = []
-        undos = []
-        for entry in entries:
-            block = self._read_block(entry)
-            verifier = None if entry.status & BlockStatus.VALID else collect
-            undos.append(connect_block(block, entry.height, overlay, self.params, verifier))
-            blocks.append(block)
-        if jobs and self.verifier(jobs) >= 0:
-            raise BadSignature("a signature in the batch does not verify")
-        with self.store.write():
-            self.store.apply_coin_changes(overlay.items())
-            for entry, undo in zip(entries, undos, strict=True):
-                self.store.put_undo(entry.hash, undo)
-                if not entry.status & BlockStatus.VALID:
-                    self.store.set_status(
-                        entry.hash, int(entry.status | BlockStatus.VALID), entry.seq
-                    )
-            self.store.set_meta("tip", entries[-1].hash)
-        self.coins.committed(overlay.items())
-        for entry in entries:
-            entry.status |= BlockStatus.VALID
-            self.active.append(entry)
-        return blocks
-
-    def _forget_data(self, entry: ChainEntry) -> None:
-        entry.status &= ~BlockStatus.HAVE_DATA
-        for e in [entry, *entry.descendants()]:
-            e.have_chain_data = False
-            self._candidates.discard(e)
-        with self.store.write():
-            self.store.delete_block(entry.hash)
-            self.store.set_status(entry.hash, int(entry.status), entry.seq)
-
-    def _read_block(self, entry: ChainEntry) -> Block:
-        block = self.get_block(entry.hash)
-        if block is None:
-            raise StorageError(f"block {entry.hash_hex} has no stored data")
-        return block
-
-    def _connect(self, entry: ChainEntry) -> Block:
-        assert entry.parent is self.tip
-        block = self._read_block(entry)
-        overlay = CoinsOverlay(self.coins)
-        verifier = None if entry.status & BlockStatus.VALID else self.verifier
-        undo = connect_block(block, entry.height, overlay, self.params, verifier)
-        entry_status = entry.status | BlockStatus.VALID
-        with self.store.write():
-            self.store.apply_coin_changes(overlay.items())
-            self.store.put_undo(entry.hash, undo)
-            if entry_status != entry.status:
-                self.store.set_status(entry.hash, int(entry_status), entry.seq)
-            self.store.set_meta("tip", entry.hash)
-        self.coins.committed(overlay.items())
-        entry.status = entry_status
-        self.active.append(entry)
-        return block
-
-    def _disconnect_tip(self) -> Block:
-        entry = self.tip
-        if entry.parent is None:
-            raise StorageError("cannot disconnect the genesis block")
-        block = self._read_block(entry)
-        undo = self.store.get_undo(entry.hash)
-        overlay = CoinsOverlay(self.coins)
-        undo_block(block, undo, overlay)
-        with self.store.write():
-            self.store.apply_coin_changes(overlay.items())
-            self.store.set_meta("tip", entry.parent.hash)
-        self.coins.committed(overlay.items())
-        self.active.pop()
-        self._candidates.add(entry)
-        return block

@@ -1,6 +1,7 @@
 """The mempool: valid unconfirmed transactions waiting for a block, as Bitcoin Core keeps them.
 
-May import consensus, the other ``node.mempool_*`` modules, ``node.txgraph``, ``node.fees`` and
+May import consensus, the other ``node.mempool_*`` modules (the checks and commit of one
+transaction live in ``node.mempool_accept``), ``node.txgraph``, ``node.fees`` and
 the standard library (no asyncio, no clock: time comes in as ``now``, Unix seconds).
 
 ``accept`` runs, cheapest first: consensus sanity, standardness, finality at the next height,
@@ -22,43 +23,19 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from consensus.block import Block
-from consensus.errors import BadSignature, ConsensusError, MissingInputs, UnexpectedCoinbase
+from consensus.errors import ConsensusError
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.transaction import OutPoint, Transaction
-from consensus.tx_rules import (
-    check_transaction_final,
-    check_transaction_inputs,
-    check_transaction_sanity,
-    signature_jobs,
-)
-from consensus.utxo import Coin, Verifier
+from consensus.utxo import Verifier
 from node.fees import FeeEstimator, combine_estimates, fee_histogram
-from node.mempool_errors import (
-    AlreadyConfirmed,
-    AlreadyInMempool,
-    MempoolError,
-    MempoolFull,
-    MempoolMinFeeNotMet,
-    MinFeeNotMet,
-)
+from node.mempool_accept import accept_one
+from node.mempool_errors import MempoolError, MempoolMinFeeNotMet, MinFeeNotMet
 from node.mempool_orphans import OrphanPool
-from node.mempool_policy import MempoolPolicy, RollingFeeFloor, check_standard
+from node.mempool_policy import MempoolPolicy, RollingFeeFloor
 from node.mempool_reorg import invalid_after_reorg, remove_for_block
-from node.mempool_rules import (
-    check_chain_limits,
-    check_conflicts_bound,
-    check_disjoint,
-    check_replacement,
-)
 from node.mempool_select import select_for_block
-from node.mempool_types import (
-    MEMPOOL_HEIGHT,
-    AcceptResult,
-    ChainView,
-    MissingParents,
-    ReorgResult,
-)
+from node.mempool_types import AcceptResult, ChainView, MissingParents, ReorgResult
 from node.txgraph import MempoolEntry, TxGraph
 
 __all__ = ["AcceptResult", "ChainView", "Mempool", "MempoolEntry", "MempoolPolicy", "ReorgResult"]
@@ -109,109 +86,7 @@ class Mempool:
         return replace(result, accepted_orphans=tuple(self._accept_orphans([tx.txid], now)))
 
     def _accept_one(self, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
-        graph = self.graph
-        entries = graph.entries
-        policy = self.policy
-        txid = tx.txid
-        if txid in entries:
-            raise AlreadyInMempool(f"{tx.txid_hex} is already in the mempool")
-        check_transaction_sanity(tx)
-        if not tx.inputs:
-            raise UnexpectedCoinbase("a coinbase is valid only as the first transaction of a block")
-        check_standard(tx, policy)
-        chain = self.chain
-        spend_height = chain.tip_height + 1
-        check_transaction_final(tx, spend_height, chain.tip_median_time_past)
-        coins: list[Coin] = []
-        parents: set[bytes] = set()
-        conflicts: set[bytes] = set()
-        missing: list[OutPoint] = []
-        chain_coins = chain.coins
-        spenders = graph.spenders
-        for outpoint in tx.inputs:
-            spender = spenders.get(outpoint)
-            if spender is not None:
-                conflicts.add(spender)
-            parent = entries.get(outpoint.txid)
-            if parent is None:
-                coin = chain_coins.get_coin(outpoint)
-                if coin is None:
-                    missing.append(outpoint)
-                else:
-                    coins.append(coin)
-                continue
-            if outpoint.vout >= len(parent.tx.outputs):
-                raise MissingInputs(f"{tx.txid_hex} spends {outpoint}, which does not exist")
-            out = parent.tx.outputs[outpoint.vout]
-            coins.append(Coin(out.value, out.lock, MEMPOOL_HEIGHT, False))
-            parents.add(outpoint.txid)
-        if missing:
-            if self._is_confirmed(tx):
-                raise AlreadyConfirmed(f"{tx.txid_hex} is already in the chain")
-            raise MissingParents(tuple(dict.fromkeys(op.txid for op in missing)))
-        if conflicts:
-            check_conflicts_bound(graph, conflicts, policy)
-        fee = check_transaction_inputs(tx, coins, spend_height, self.params)
-        size = tx.size
-        if not from_block:
-            self._check_fee_rate(fee, size, now)
-        ancestors = graph.ancestors_of(parents, policy.max_ancestor_count) if parents else set()
-        replaced: set[bytes] = set()
-        if conflicts:
-            check_disjoint(ancestors, conflicts)
-            replaced = graph.with_descendants(conflicts)
-        if ancestors or replaced or size > policy.max_ancestor_size:
-            check_chain_limits(graph, size, ancestors, replaced, policy)
-        if conflicts:
-            check_replacement(graph, tx, fee, size, conflicts, replaced, policy)
-        if not from_block:  # a disconnected block's transactions were verified in that block
-            jobs = signature_jobs(tx, [c.output for c in coins], self.params.chain_id)
-            bad = self.verifier(jobs)
-            if bad >= 0:
-                raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
-        return self._commit(tx, fee, size, now, parents, ancestors, replaced, from_block)
-
-    def _commit(
-        self,
-        tx: Transaction,
-        fee: int,
-        size: int,
-        now: int,
-        parents: set[bytes],
-        ancestors: set[bytes],
-        replaced: set[bytes],
-        from_block: bool,
-    ) -> AcceptResult:
-        graph = self.graph
-        floor = self.rolling_floor
-        if not from_block:
-            floor.decay(now, graph.total_size, self.policy.max_bytes)
-        removed = graph.remove(replaced) if replaced else []
-        self._sequence += 1
-        entry = MempoolEntry(tx, tx.txid, fee, size, now, self.chain.tip_height, self._sequence)
-        graph.add(entry, parents, ancestors, link_children=from_block)
-        evicted: list[MempoolEntry] = []
-        if not from_block and graph.total_size > self.policy.max_bytes:
-            saved = floor.state()
-            evicted = self._trim()
-            if tx.txid not in graph.entries:
-                for back in sorted(removed + evicted, key=lambda e: (e.ancestor_count, e.sequence)):
-                    if back is not entry:
-                        graph.add(back, link_children=True)
-                floor.restore(saved)
-                raise MempoolFull(f"{tx.txid_hex} would be the first evicted from a full mempool")
-        self._version += 1
-        for gone in (*removed, *evicted):
-            self.estimator.untrack(gone.txid)
-        if not from_block and not entry.parents:
-            self.estimator.track(entry.txid, entry.height, fee, size)
-        return AcceptResult(
-            tx.txid,
-            fee,
-            size,
-            replaced=tuple(e.txid for e in removed),
-            evicted=tuple(e.txid for e in evicted),
-        )
+        return accept_one(self, tx, now, from_block)
 
     def _accept_orphans(self, parents: list[bytes], now: int) -> list[AcceptResult]:
         """Retry orphans that spend the outputs of ``parents`` (and, in turn, of any orphan
@@ -233,11 +108,6 @@ class Mempool:
                 accepted.append(result)
                 queue.append(result.txid)
         return accepted
-
-    def _is_confirmed(self, tx: Transaction) -> bool:
-        coins = self.chain.coins
-        txid = tx.txid
-        return any(coins.get_coin(OutPoint(txid, i)) is not None for i in range(len(tx.outputs)))
 
     # --- fee floors ---------------------------------------------------------------------------
     def _check_fee_rate(self, fee: int, size: int, now: int) -> None:

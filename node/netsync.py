@@ -1,5 +1,6 @@
 """The node's side of the P2P network: headers-first sync, parallel block download, block
-announcements, and answering peers' requests. It is the ``p2p.PeerHandler`` of the node.
+announcements, and (through ``node.netserve``) answering peers' requests. It is the
+``p2p.PeerHandler`` of the node.
 
 May import consensus, p2p and node modules. Chain state is only touched on the chain thread
 (``node.call``); what runs on the event loop reads only values that thread publishes.
@@ -28,19 +29,19 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from consensus.block import HEADER_SIZE, Block, BlockHeader
+from consensus.block import Block, BlockHeader
 from consensus.errors import BadMerkleRoot, BlockMutated, ConsensusError
 from consensus.hashing import ZERO_HASH
 from consensus.pow import block_work
 from node.blockindex import BlockStatus, ChainEntry, find_fork
 from node.chain import ChainUpdate, UnknownParent
+from node.netserve import NetServe
 from node.txrelay import TxRelay
 from p2p.errors import DisconnectReason, Misbehaving, P2PError
 from p2p.messages import (
     INV_BLOCK,
     INV_TX,
     MAX_HEADERS,
-    MAX_INV_ITEMS,
     BlockMessage,
     GetData,
     GetHeaders,
@@ -64,17 +65,7 @@ MAX_IN_FLIGHT = 16
 MAX_UNSOLICITED_BLOCKS = 8
 MAX_UNCONNECTING_HEADERS = 10
 MAX_ANNOUNCED_HEADERS = 8
-MAX_GETDATA_BLOCKS = 128
 MAX_TRACKED_SOURCES = 4096
-
-
-def _as_stored(raw: bytes) -> Block:
-    """A stored block to send as it is: its header (for the peer's known inventory) and the
-    stored bytes as its encoding, without decoding its transactions (that cost more than the
-    rest of serving a large block put together). Only for sending: it has no transactions."""
-    block = Block(BlockHeader.decode(raw[:HEADER_SIZE]), ())
-    block.__dict__["encoded"] = raw  # as Block.decode caches it
-    return block
 
 
 @dataclass(eq=False)
@@ -100,6 +91,7 @@ class NetSync:
         self.in_flight: dict[bytes, PeerSync] = {}
         self.best_chain: list[ChainEntry] = list(self.chain.active)  # best header chain
         self.txrelay = TxRelay(node)
+        self.serve = NetServe(node)
         self._sources: OrderedDict[bytes, Peer] = OrderedDict()  # who sent a stored block
         self.blocks_received = 0
         self.last_tip_change = clock()
@@ -140,20 +132,17 @@ class NetSync:
         elif isinstance(message, Inv):
             await self._on_inv(state, message.items)
         elif isinstance(message, GetData):
-            await self._on_getdata(peer, message.items)
+            await self.serve.on_getdata(peer, message.items)
         elif isinstance(message, BlockMessage):
             await self._on_block(state, message.block)
         elif isinstance(message, Headers):
             await self._on_headers(state, message.headers)
         elif isinstance(message, GetHeaders):
-            await self._on_getheaders(peer, message)
+            await self.serve.on_getheaders(peer, message)
         elif isinstance(message, NotFound):
             await self._on_notfound(state, message.items)
         elif isinstance(message, Mempool):
-            txids = await self.node.call(self.node.mempool.txids)
-            for start in range(0, len(txids), MAX_INV_ITEMS):
-                items = [InvItem(INV_TX, t) for t in txids[start : start + MAX_INV_ITEMS]]
-                await peer.send(Inv(tuple(items)))
+            await self.serve.on_mempool(peer)
 
     # --- headers ------------------------------------------------------------------------------
     async def _request_headers(self, peer: Peer, *, below_best: bool = False) -> None:
@@ -348,42 +337,6 @@ class NetSync:
             if any(now - asked > self.stall_timeout for asked in state.in_flight.values()):
                 log.info("peer_stalling", peer=state.peer.address, blocks=len(state.in_flight))
                 state.peer.close(DisconnectReason("stalling", "block download timed out"))
-
-    # --- serving ------------------------------------------------------------------------------
-    async def _on_getheaders(self, peer: Peer, message: GetHeaders) -> None:
-        headers = await self.node.call(self._headers_after, message.locator, message.stop_hash)
-        await peer.send(Headers(tuple(headers)))
-
-    def _headers_after(self, locator: Sequence[bytes], stop_hash: bytes) -> list[BlockHeader]:
-        chain = self.chain
-        fork = chain.find_locator_fork(locator)
-        headers = []
-        for height in range(fork.height + 1, min(chain.height, fork.height + MAX_HEADERS) + 1):
-            entry = chain.active[height]
-            headers.append(entry.header)
-            if entry.hash == stop_hash:
-                break
-        return headers
-
-    async def _on_getdata(self, peer: Peer, items: Sequence[InvItem]) -> None:
-        blocks = [i.hash for i in items if i.type == INV_BLOCK][:MAX_GETDATA_BLOCKS]
-        missing = [i for i in items if i.type == INV_BLOCK][MAX_GETDATA_BLOCKS:]
-        for item in items:
-            if item.type == INV_TX:
-                entry = self.node.mempool.get(item.hash)
-                if entry is None:
-                    missing.append(item)
-                else:
-                    await peer.send(TxMessage(entry.tx))
-        store = self.chain.store
-        raws = await self.node.call(lambda: [store.get_block(h) for h in blocks]) if blocks else []
-        for block_hash, raw in zip(blocks, raws, strict=True):
-            if raw is None:
-                missing.append(InvItem(INV_BLOCK, block_hash))
-            else:
-                await peer.send(BlockMessage(_as_stored(raw)))
-        if missing:
-            await peer.send(NotFound(tuple(missing)))
 
     # --- announcing ---------------------------------------------------------------------------
     async def tip_changed(self, update: ChainUpdate) -> None:

@@ -1,0 +1,53 @@
+"""What chain state hands back: the result of an activation (``ChainUpdate``), of accepting a
+block (``AcceptResult``), the ``UnknownParent`` signal, the listener type and the tuning
+constants of block connection.
+
+May import consensus, node.blockindex and stdlib. ``node.chain`` re-exports every name here, so
+callers keep importing them from ``node.chain``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from consensus.block import Block
+from consensus.errors import ConsensusError
+from node.blockindex import ChainEntry
+
+ChainListener = Callable[["ChainUpdate"], None]
+
+# Blocks connected together (one SQLite transaction, one signature batch) while catching up:
+# at most this many blocks, and no more once the batch holds this many transactions.
+CONNECT_BATCH_BLOCKS = 32
+CONNECT_BATCH_TXS = 4000
+RECENT_BLOCKS_BYTES = 32 * 1024 * 1024
+
+
+class UnknownParent(Exception):
+    """A header or block whose parent we have not seen (not a rule violation)."""
+
+
+@dataclass
+class ChainUpdate:
+    """What one activation changed: blocks disconnected (newest first) and connected (oldest
+    first), each with its height. Listeners (mempool, relay, indexes) get it after the fact."""
+
+    disconnected: list[tuple[Block, int]] = field(default_factory=list)
+    connected: list[tuple[Block, int]] = field(default_factory=list)
+    # Blocks found invalid while connecting, with the rule they broke (for punishing senders).
+    failed: list[tuple[bytes, ConsensusError]] = field(default_factory=list)
+    more: bool = False  # activation stopped at its block limit with more to connect
+
+    def __bool__(self) -> bool:
+        return bool(self.disconnected or self.connected)
+
+
+@dataclass
+class AcceptResult:
+    """``status`` is one of: ``connected`` (now on the active chain), ``stored`` (valid so far,
+    on a branch with less work), ``orphan`` (parent unknown, held), ``duplicate``."""
+
+    status: str
+    entry: ChainEntry | None = None
+    also_accepted: list[Block] = field(default_factory=list)

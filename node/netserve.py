@@ -1,0 +1,92 @@
+"""Answering peers' requests for what this node has: ``getheaders`` (headers after a block
+locator), ``getdata`` (stored blocks sent as stored, mempool transactions, ``notfound`` for the
+rest) and ``mempool`` (an ``inv`` of every mempool txid). ``node.netsync.NetSync`` dispatches
+these messages here.
+
+May import consensus, p2p and node modules (``node.server`` only for typing). Chain state is only
+touched on the chain thread (``node.call``), as in ``node.netsync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from consensus.block import HEADER_SIZE, Block, BlockHeader
+from p2p.messages import (
+    INV_BLOCK,
+    INV_TX,
+    MAX_HEADERS,
+    MAX_INV_ITEMS,
+    BlockMessage,
+    GetHeaders,
+    Headers,
+    Inv,
+    InvItem,
+    NotFound,
+    TxMessage,
+)
+from p2p.peer import Peer
+
+if TYPE_CHECKING:
+    from node.server import Node
+
+MAX_GETDATA_BLOCKS = 128
+
+
+def _as_stored(raw: bytes) -> Block:
+    """A stored block to send as it is: its header (for the peer's known inventory) and the
+    stored bytes as its encoding, without decoding its transactions (that cost more than the
+    rest of serving a large block put together). Only for sending: it has no transactions."""
+    block = Block(BlockHeader.decode(raw[:HEADER_SIZE]), ())
+    block.__dict__["encoded"] = raw  # as Block.decode caches it
+    return block
+
+
+class NetServe:
+    """Serves one node's headers, blocks and mempool to its peers."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.chain = node.chain
+
+    async def on_mempool(self, peer: Peer) -> None:
+        txids = await self.node.call(self.node.mempool.txids)
+        for start in range(0, len(txids), MAX_INV_ITEMS):
+            items = [InvItem(INV_TX, t) for t in txids[start : start + MAX_INV_ITEMS]]
+            await peer.send(Inv(tuple(items)))
+
+    async def on_getheaders(self, peer: Peer, message: GetHeaders) -> None:
+        headers = await self.node.call(self._headers_after, message.locator, message.stop_hash)
+        await peer.send(Headers(tuple(headers)))
+
+    def _headers_after(self, locator: Sequence[bytes], stop_hash: bytes) -> list[BlockHeader]:
+        chain = self.chain
+        fork = chain.find_locator_fork(locator)
+        headers = []
+        for height in range(fork.height + 1, min(chain.height, fork.height + MAX_HEADERS) + 1):
+            entry = chain.active[height]
+            headers.append(entry.header)
+            if entry.hash == stop_hash:
+                break
+        return headers
+
+    async def on_getdata(self, peer: Peer, items: Sequence[InvItem]) -> None:
+        blocks = [i.hash for i in items if i.type == INV_BLOCK][:MAX_GETDATA_BLOCKS]
+        missing = [i for i in items if i.type == INV_BLOCK][MAX_GETDATA_BLOCKS:]
+        for item in items:
+            if item.type == INV_TX:
+                entry = self.node.mempool.get(item.hash)
+                if entry is None:
+                    missing.append(item)
+                else:
+                    await peer.send(TxMessage(entry.tx))
+        store = self.chain.store
+        raws = await self.node.call(lambda: [store.get_block(h) for h in blocks]) if blocks else []
+        for block_hash, raw in zip(blocks, raws, strict=True):
+            if raw is None:
+                missing.append(InvItem(INV_BLOCK, block_hash))
+            else:
+                await peer.send(BlockMessage(_as_stored(raw)))
+        if missing:
+            await peer.send(NotFound(tuple(missing)))

@@ -1,0 +1,189 @@
+"""``seedchain wallet`` commands that sync with the node: ``balance``, ``history``, ``utxos``,
+``send`` and ``bump``.
+
+May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
+modules ``cli``, ``wallet_context`` and ``wallet_output``; never ``node``, ``p2p``, ``pool`` or
+``mining``. Each handler takes the parsed arguments and returns the exit code; a
+:class:`wallet.errors.WalletError` is turned into a one-line error by the caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from seedchain.cli import CommandError
+from seedchain.wallet_context import fee_rate_option, synced, wallet_location, with_session
+from seedchain.wallet_output import (
+    coin_flags,
+    format_coins,
+    format_rate,
+    format_signed,
+    print_json,
+    print_pairs,
+    print_table,
+    status_text,
+)
+
+if TYPE_CHECKING:
+    from wallet.engine import WalletSession
+
+
+def cmd_balance(args: argparse.Namespace) -> int:
+    view = with_session(args, synced)
+    balance = view.balance
+    if args.json:
+        print_json({**balance.to_json(), "tip_height": view.tip_height})
+        return 0
+    pairs = [
+        ("confirmed", format_coins(balance.confirmed)),
+        ("unconfirmed", format_signed(balance.unconfirmed)),
+        ("total", format_coins(balance.total)),
+        ("immature", format_coins(balance.immature)),
+        ("spendable", format_coins(balance.spendable)),
+    ]
+    if balance.reserved:
+        pairs.append(("reserved", format_coins(balance.reserved)))
+    pairs.append(("tip height", str(view.tip_height)))
+    print_pairs(pairs)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    view = with_session(args, synced)
+    entries = view.history if args.limit is None else view.history[: args.limit]
+    if args.json:
+        print_json({"tip_height": view.tip_height, "transactions": [e.to_json() for e in entries]})
+        return 0
+    rows = []
+    for entry in entries:
+        kind = "coinbase" if entry.coinbase else ("received" if entry.net >= 0 else "sent")
+        rows.append(
+            [
+                status_text(entry),
+                "" if entry.height is None else str(entry.height),
+                kind,
+                format_signed(entry.net),
+                "" if entry.fee is None else format_coins(entry.fee),
+                entry.to_json()["txid"],
+            ]
+        )
+    print_table(
+        f"History (tip {view.tip_height})",
+        ["status", "height", "type", "amount", "fee", "txid"],
+        rows,
+        right=(1, 3, 4),
+    )
+    return 0
+
+
+def cmd_utxos(args: argparse.Namespace) -> int:
+    from consensus.addresses import lock_to_address
+    from wallet.keys import format_path, wallet_path
+
+    view = with_session(args, synced)
+    hrp = wallet_location(args).params.hrp
+    if args.json:
+        print_json(
+            {
+                "tip_height": view.tip_height,
+                "utxos": [
+                    {
+                        "txid": str(coin.outpoint).rpartition(":")[0],
+                        "vout": coin.outpoint.vout,
+                        "value": coin.value,
+                        "address": lock_to_address(coin.lock, hrp),
+                        "path": format_path(wallet_path(0, coin.key_id.change, coin.key_id.index)),
+                        "height": coin.height,
+                        "confirmations": coin.confirmations,
+                        "coinbase": coin.coinbase,
+                        "mature": coin.mature,
+                        "reserved": coin.reserved,
+                        "spendable": coin.spendable,
+                    }
+                    for coin in view.coins
+                ],
+            }
+        )
+        return 0
+    rows = [
+        [
+            str(coin.outpoint),
+            format_coins(coin.value),
+            str(coin.confirmations),
+            lock_to_address(coin.lock, hrp),
+            coin_flags(coin),
+        ]
+        for coin in view.coins
+    ]
+    print_table(
+        f"Unspent outputs (tip {view.tip_height})",
+        ["outpoint", "amount", "conf", "address", "flags"],
+        rows,
+        right=(1, 2),
+    )
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from wallet.amounts import parse_amount
+    from wallet.engine import parse_address
+
+    location = wallet_location(args)
+    parse_address(args.address, location.params)  # bad input fails before the password
+    amount = parse_amount(args.amount)
+    fee_rate = fee_rate_option(args)
+
+    async def body(session: WalletSession) -> Any:
+        return await session.send(args.address, amount, fee_rate)
+
+    result = with_session(args, body)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    data = result.to_json()
+    print_pairs(
+        [
+            ("sent", f"{format_coins(result.amount)} to {result.address}"),
+            ("txid", data["txid"]),
+            (
+                "fee",
+                f"{format_coins(result.fee)} ({format_rate(result.fee_rate)}, {result.size} bytes)",
+            ),
+            ("change", "none" if result.change is None else format_coins(result.change)),
+        ]
+    )
+    return 0
+
+
+def cmd_bump(args: argparse.Namespace) -> int:
+    from consensus.hashing import hex_to_hash
+
+    text = args.txid.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise CommandError(f"invalid txid {args.txid[:80]!r}: expected 64 hex digits")
+    txid = hex_to_hash(text)
+    fee_rate = fee_rate_option(args)
+
+    async def body(session: WalletSession) -> Any:
+        return await session.bump(txid, fee_rate)
+
+    result = with_session(args, body)
+    data = result.to_json()
+    if args.json:
+        print_json(data)
+        return 0
+    print_pairs(
+        [
+            ("replaced", data["replaces"]),
+            ("txid", data["txid"]),
+            (
+                "fee",
+                f"{format_coins(result.fee)} (was {format_coins(result.old_fee)};"
+                f" {format_rate(result.fee_rate)}, {result.size} bytes)",
+            ),
+        ]
+    )
+    return 0

@@ -1,0 +1,197 @@
+"""``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``
+and ``info``.
+
+May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
+modules ``cli``, ``wallet_context``, ``wallet_output`` and ``wallet_secrets``; never ``node``,
+``p2p``, ``pool`` or ``mining``. Each handler takes the parsed arguments and returns the exit
+code; a :class:`wallet.errors.WalletError` is turned into a one-line error by the caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from seedchain.cli import CommandError
+from seedchain.wallet_context import (
+    node_client,
+    resolve_node_url,
+    run_async,
+    wallet_location,
+    with_session,
+)
+from seedchain.wallet_output import format_coins, is_tty, print_json, print_pairs
+from seedchain.wallet_secrets import prompt_secret, read_password, read_secret_file
+
+if TYPE_CHECKING:
+    from wallet.engine import WalletSession
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from wallet.engine import create_wallet
+    from wallet.errors import WalletExists
+
+    location = wallet_location(args)
+    if location.paths.keystore.exists():
+        raise WalletExists(f"a wallet already exists at {location.paths.keystore}")
+    password = read_password(args, confirm=True)
+    created = create_wallet(location, password)
+    words = created.mnemonic.split()
+    warning = (
+        "Write these words down, in order, and keep them offline: they are the only way to"
+        " restore this wallet, and anyone who has them can spend its coins."
+        " They are not shown again."
+    )
+    if args.json:
+        print_json(
+            {
+                "wallet": args.wallet,
+                "network": location.params.name,
+                "path": str(created.paths.directory),
+                "mnemonic": created.mnemonic,
+                "words": len(words),
+                "warning": warning,
+            }
+        )
+        return 0
+    print(f"Created wallet {args.wallet!r} ({location.params.name}) in {created.paths.directory}")
+    print()
+    print(f"Recovery phrase ({len(words)} words):")
+    for row in range(0, len(words), 6):
+        cells = [f"{i + 1:>2}. {words[i]:<8}" for i in range(row, min(row + 6, len(words)))]
+        print("  " + "  ".join(cells).rstrip())
+    print()
+    print("WARNING: " + warning)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from wallet.engine import restore_wallet
+    from wallet.errors import WalletExists
+    from wallet.mnemonic import validate_mnemonic
+
+    location = wallet_location(args)
+    if location.paths.keystore.exists():
+        raise WalletExists(f"a wallet already exists at {location.paths.keystore}")
+    if args.mnemonic_file:
+        phrase = read_secret_file(args.mnemonic_file, "mnemonic")
+    else:
+        phrase = prompt_secret("Recovery phrase (words separated by spaces): ", "mnemonic")
+    phrase = validate_mnemonic(phrase)
+    passphrase = (
+        read_secret_file(args.passphrase_file, "passphrase") if args.passphrase_file else ""
+    )
+    if args.password_file and args.password_file == args.mnemonic_file == "-":
+        raise CommandError("only one of the password and the mnemonic can come from stdin")
+    password = read_password(args, confirm=True)
+    node_url = None if args.no_scan else resolve_node_url(args)
+
+    async def main() -> Any:
+        from wallet.client import NodeClient
+
+        if node_url is None:
+            return await restore_wallet(location, password, phrase, None, passphrase=passphrase)
+        async with NodeClient(node_url) as node:
+            return await restore_wallet(location, password, phrase, node, passphrase=passphrase)
+
+    created, view = run_async(main)
+    meta = created.metadata
+    result: dict[str, Any] = {
+        "wallet": args.wallet,
+        "network": location.params.name,
+        "path": str(created.paths.directory),
+        "scanned": view is not None,
+        "next_receive": meta.next_receive,
+        "next_change": meta.next_change,
+        "transactions": None if view is None else len(view.history),
+        "balance": None if view is None else view.balance.to_json(),
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"Restored wallet {args.wallet!r} ({location.params.name}) in {created.paths.directory}")
+    if view is None:
+        print("Not scanned: addresses in use are found by the next command that asks the node.")
+        return 0
+    print_pairs(
+        [
+            ("used receive addresses", str(meta.next_receive)),
+            ("used change addresses", str(meta.next_change)),
+            ("transactions", str(len(view.history))),
+            ("balance", format_coins(view.balance.total)),
+        ]
+    )
+    return 0
+
+
+def cmd_address(args: argparse.Namespace) -> int:
+    if args.index is not None and not 0 <= args.index < 2**31:
+        raise CommandError(f"--index must be between 0 and {2**31 - 1}")
+
+    async def body(session: WalletSession) -> tuple[int, str, str]:
+        if args.index is not None:
+            address, path = session.address_at(args.index)
+            return args.index, address, path
+        return session.new_address()
+
+    index, address, path = with_session(args, body, needs_node=False)
+    if args.json:
+        print_json({"address": address, "index": index, "path": path})
+    elif is_tty():
+        print_pairs([("address", address), ("index", str(index)), ("path", path)])
+    else:
+        print(address)
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from wallet.engine import keystore_info, read_metadata
+    from wallet.errors import WalletError
+
+    location = wallet_location(args)
+    info = keystore_info(location)
+    meta, _raw = read_metadata(location)
+    node_url = resolve_node_url(args)
+    tip_height: int | None = None
+    node_error: str | None = None
+
+    async def main() -> int:
+        async with node_client(args, timeout=10.0, connect_timeout=3.0, retry_budget=2.0) as node:
+            chain = await node.chain()
+            if chain["network"] != location.params.name:
+                raise WalletError(f"the node is on {chain['network']}, not {location.params.name}")
+            return int(chain["height"])
+
+    try:
+        tip_height = run_async(main)
+    except WalletError as exc:
+        node_error = str(exc)
+    result = {
+        "wallet": args.wallet,
+        "network": location.params.name,
+        "datadir": str(location.datadir),
+        "path": str(location.paths.directory),
+        "next_receive": meta.next_receive,
+        "next_change": meta.next_change,
+        "pending": len(meta.pending),
+        "node": node_url,
+        "tip_height": tip_height,
+        "node_error": node_error,
+        "kdf": {"name": "scrypt", "n": info.kdf.n, "r": info.kdf.r, "p": info.kdf.p},
+    }
+    if args.json:
+        print_json(result)
+        return 0
+    print_pairs(
+        [
+            ("wallet", args.wallet),
+            ("network", location.params.name),
+            ("path", str(location.paths.directory)),
+            ("next receive index", str(meta.next_receive)),
+            ("next change index", str(meta.next_change)),
+            ("pending sends", str(len(meta.pending))),
+            ("node", node_url),
+            ("tip height", str(tip_height) if tip_height is not None else f"? ({node_error})"),
+        ]
+    )
+    return 0

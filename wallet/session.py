@@ -1,0 +1,250 @@
+"""A wallet in use: :class:`WalletSession` opens, receives, syncs and saves ``wallet.json``.
+
+May import the standard library, ``consensus`` and ``wallet`` modules (never ``node``, ``p2p``,
+``pool``, ``mining`` or ``seedchain``); reaches a node only through
+:class:`wallet.sync.NodeApi`. Building a send or a fee bump is in :mod:`wallet.sending`; the
+session keeps the file steps (save before broadcasting, put back on a refusal).
+
+**State.** A wallet's files are its keystore (the secret) and ``wallet.json`` (next indexes,
+pending and recent sends; :mod:`wallet.metadata`). Coins, balances and history are never
+stored: every command asks the node again (:mod:`wallet.sync`, :mod:`wallet.history`), so a
+reorg while the wallet was closed needs no repair.
+
+**Sends.** A :class:`WalletSession` is used under the wallet's inter-process lock (the CLI
+holds ``exclusive_lock(paths.lock)`` for the whole command). ``send`` syncs, selects among
+spendable coins excluding those reserved by pending sends, saves ``wallet.json`` with the new
+pending send and the advanced change index *before* broadcasting, then broadcasts; if the node
+refuses the transaction the file is put back exactly as it was. Two ``send`` commands started
+together therefore run one after the other, and the second sees the first's transaction (in
+the node's mempool, and as a pending send): they never pick the same coins.
+
+**Pending and recent sends.** On each sync our sends are classified
+(:mod:`wallet.history`): a pending send that confirmed moves to ``recent`` (kept for
+``WATCH_DEPTH`` confirmations so that a reorg undoing it is noticed), a conflicted one too; a
+recent one that is unconfirmed or unknown to the node again moves back to ``pending``; a
+pending one the node does not know (``dropped``) is broadcast again, and forgotten if the
+node refuses it for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from wallet.errors import (
+    BroadcastRejected,
+    NetworkMismatch,
+    NodeError,
+    NodeUnreachable,
+    WalletError,
+)
+from wallet.fileio import atomic_write
+from wallet.history import CONFIRMED, CONFLICTED, DROPPED, UNCONFIRMED, WalletView, build_view
+from wallet.keys import CHANGE, RECEIVE, Keychain, format_path
+from wallet.keystore import open_keystore
+from wallet.location import WalletLocation, keystore_info, read_metadata
+from wallet.metadata import PendingSend, WalletMetadata
+from wallet.parsing import FEE_TARGET, rate_from_estimates
+from wallet.sending import BumpResult, SendResult, bump_send, send_payment
+from wallet.sync import GAP_LIMIT, NodeApi, ScanResult, scan
+from wallet.txbuild import BuiltTransaction
+
+WATCH_DEPTH = 100
+"""Confirmations after which a send of ours is no longer watched for a reorg."""
+TRANSIENT_REJECTIONS = frozenset(
+    {"mempool_full", "min_fee_not_met", "too_many_ancestors", "too_many_descendants"}
+)
+"""Refusals of a rebroadcast that may pass later: the send stays pending."""
+
+
+class WalletSession:
+    """An unlocked wallet and a node. Use under the wallet's lock (module docstring)."""
+
+    def __init__(
+        self,
+        location: WalletLocation,
+        keychain: Keychain,
+        metadata: WalletMetadata,
+        node: NodeApi | None,
+        *,
+        metadata_bytes: bytes | None = None,
+        gap_limit: int = GAP_LIMIT,
+    ) -> None:
+        self.location = location
+        self.params = location.params
+        self.paths = location.paths
+        self.keychain = keychain
+        self.metadata = metadata
+        self._metadata_bytes = metadata_bytes
+        self._node = node
+        self.gap_limit = gap_limit
+        self.scan: ScanResult | None = None
+        self.view: WalletView | None = None
+
+    @classmethod
+    def open(cls, location: WalletLocation, password: str, node: NodeApi | None) -> WalletSession:
+        """Unlock the keystore (``WrongPassword``, ``KeystoreCorrupt``, ...) and read
+        ``wallet.json``. Changes nothing on disk."""
+        keystore_info(location)
+        _info, secrets = open_keystore(location.paths.keystore, password)
+        metadata, raw = read_metadata(location)
+        keychain = Keychain.from_seed(secrets.seed(), metadata.account)
+        return cls(location, keychain, metadata, node, metadata_bytes=raw)
+
+    @property
+    def node(self) -> NodeApi:
+        if self._node is None:
+            raise NodeUnreachable("this command needs a node (--node URL)")
+        return self._node
+
+    @property
+    def hrp(self) -> str:
+        return self.params.hrp
+
+    # --- receiving --------------------------------------------------------------------------
+    def address_at(self, index: int, change: int = RECEIVE) -> tuple[str, str]:
+        """(address, path) of a key; nothing is saved."""
+        if not 0 <= index < 2**31:
+            raise WalletError(f"address index {index} is outside 0..2^31-1")
+        key = self.keychain.key(change, index)
+        return key.address(self.hrp), format_path(key.path)
+
+    def new_address(self) -> tuple[int, str, str]:
+        """The next receiving address (index, address, path); the index advances and is saved,
+        so each call hands out a fresh address."""
+        index = self.metadata.next_receive
+        address, path = self.address_at(index)
+        updated = replace(self.metadata, next_receive=index + 1)
+        self._save(updated)
+        return index, address, path
+
+    # --- syncing ----------------------------------------------------------------------------
+    async def sync(self, *, rebroadcast: bool = True) -> WalletView:
+        """Discover our transactions, classify our sends; broadcast dropped ones again."""
+        view = await self._sync_once()
+        if rebroadcast and await self._rebroadcast(view):
+            view = await self._sync_once()
+        return view
+
+    async def _sync_once(self) -> WalletView:
+        meta = self.metadata
+        result = await scan(
+            self.node,
+            self.keychain,
+            self.hrp,
+            next_receive=meta.next_receive,
+            next_change=meta.next_change,
+            gap_limit=self.gap_limit,
+        )
+        if result.network != self.params.name:
+            raise NetworkMismatch(
+                f"the node at {self.node.url} is on {result.network},"
+                f" the wallet is for {self.params.name}"
+            )
+        view = build_view(
+            result.txs,
+            result.owned,
+            result.tip_height,
+            result.tip_hash,
+            maturity=self.params.coinbase_maturity,
+            pending=meta.pending,
+            recent=meta.recent,
+        )
+        self.scan, self.view = result, view
+        return view
+
+    async def _rebroadcast(self, view: WalletView) -> bool:
+        """Broadcast our dropped pending sends again; forget those refused for good.
+        True if one was accepted (the view is then stale)."""
+        accepted = False
+        pending = {send.txid for send in self.metadata.pending}
+        for state in list(view.sends.values()):
+            if state.status != DROPPED or state.send.txid not in pending:
+                continue
+            try:
+                await self.node.broadcast(state.send.raw)
+            except BroadcastRejected as exc:
+                if exc.api_code in TRANSIENT_REJECTIONS:
+                    continue
+                self.metadata = replace(
+                    self.metadata,
+                    pending=[p for p in self.metadata.pending if p.txid != state.send.txid],
+                )
+                continue
+            accepted = True
+        return accepted
+
+    def reconciled(self) -> WalletMetadata:
+        """``wallet.json`` as the last sync says it should be: next indexes past every used
+        address, pending and recent sends moved by their state (module docstring)."""
+        assert self.scan is not None and self.view is not None
+        meta = self.metadata
+        pending: list[PendingSend] = []
+        recent: list[PendingSend] = []
+        known = {p.txid for p in meta.pending} | {r.txid for r in meta.recent}
+        for state in self.view.sends.values():
+            send = state.send
+            if state.status == UNCONFIRMED or (state.status == DROPPED and send.txid in known):
+                pending.append(send)  # a dropped one is broadcast again by the next sync
+            elif state.status in (CONFIRMED, CONFLICTED) and state.confirmations < WATCH_DEPTH:
+                recent.append(send)
+        keep = {s.txid for s in pending}
+        pending_order = [p for p in meta.pending if p.txid in keep]
+        pending_order += [p for p in pending if p.txid not in {q.txid for q in pending_order}]
+        return replace(
+            meta,
+            next_receive=max(meta.next_receive, self.scan.next_unused(RECEIVE)),
+            next_change=max(meta.next_change, self.scan.next_unused(CHANGE)),
+            pending=pending_order,
+            recent=recent,
+        )
+
+    def save_reconciled(self) -> None:
+        """Save what the last sync learnt, if anything changed (a successful command's last
+        step; a failed command never writes)."""
+        self._save(self.reconciled())
+
+    def _save(self, metadata: WalletMetadata) -> None:
+        encoded = metadata.encode()
+        if encoded != self._metadata_bytes:
+            atomic_write(self.paths.metadata, encoded)
+            self._metadata_bytes = encoded
+        self.metadata = metadata
+
+    def _restore_file(self, original: bytes | None, metadata: WalletMetadata) -> None:
+        """Put ``wallet.json`` back exactly as it was before a refused broadcast."""
+        if original is None:
+            self.paths.metadata.unlink(missing_ok=True)
+        else:
+            atomic_write(self.paths.metadata, original)
+        self._metadata_bytes = original
+        self.metadata = metadata
+
+    # --- fees -------------------------------------------------------------------------------
+    async def estimate_fee_rate(self, target: int = FEE_TARGET) -> int:
+        return rate_from_estimates(await self.node.fee_estimates(), target)
+
+    # --- sending ----------------------------------------------------------------------------
+    async def send(self, address: str, amount: int, fee_rate: int | None = None) -> SendResult:
+        """Pay ``amount`` units to ``address``; see the module docstring for the steps."""
+        return await send_payment(self, address, amount, fee_rate)
+
+    async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+        """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
+        estimate, and at least one unit per byte above the original's rate)."""
+        return await bump_send(self, txid, fee_rate)
+
+    async def commit_and_broadcast(self, updated: WalletMetadata, built: BuiltTransaction) -> None:
+        """Save ``updated`` (with the new pending send) first, then broadcast; a refusal puts
+        ``wallet.json`` back as it was, an unknown outcome keeps the send pending."""
+        original_bytes, original_meta = self._metadata_bytes, self.metadata
+        self._save(updated)
+        try:
+            await self.node.broadcast(built.tx.encoded)
+        except BroadcastRejected:
+            self._restore_file(original_bytes, original_meta)
+            raise
+        except (NodeUnreachable, NodeError) as exc:
+            raise type(exc)(
+                f"{exc}; transaction {built.tx.txid_hex} is saved as pending and will be"
+                " broadcast again by the next wallet command"
+            ) from None
