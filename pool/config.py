@@ -15,7 +15,7 @@ from consensus.coinbase import MAX_TAG_SIZE
 from consensus.errors import AddressError
 from consensus.params import ChainParams
 from pool.errors import ConfigError
-from pool.jobs import DEFAULT_TAG
+from pool.jobs import DEFAULT_REFRESH_INTERVAL, DEFAULT_TAG
 from pool.rewards import SCHEMES
 from pool.session import StratumSettings
 
@@ -60,6 +60,7 @@ class PoolConfig:
     template_interval: float = 5.0  # refetch the template (and refresh the split) this often
     tip_poll_interval: float = 0.5  # ask the node for its tip this often
     settle_interval: float = 30.0  # re-check found blocks and resubmit pending ones
+    job_refresh_interval: float = DEFAULT_REFRESH_INTERVAL  # new work at least this often
     hashrate_window: float = 600.0
     stratum: StratumSettings = field(default_factory=StratumSettings)
 
@@ -81,7 +82,13 @@ class PoolConfig:
             raise ConfigError("--max-outputs must be between 2 and 1000")
         if len(self.tag) > MAX_TAG_SIZE:
             raise ConfigError(f"the coinbase tag is at most {MAX_TAG_SIZE} bytes")
-        if min(self.template_interval, self.tip_poll_interval, self.settle_interval) <= 0:
+        intervals = (
+            self.template_interval,
+            self.tip_poll_interval,
+            self.settle_interval,
+            self.job_refresh_interval,
+        )
+        if min(intervals) <= 0:
             raise ConfigError("intervals must be positive")
 
     @property

@@ -7,12 +7,24 @@ changes (a refresh, ``clean_jobs=false``: older jobs of the same tip stay valid,
 ``max_jobs``). With the SOLO scheme every payout address gets its own job (its coinbase pays
 that address); otherwise all connections share one job and differ only in extranonce1.
 
+A job is also re-made (a refresh, ``clean_jobs=false``, with the template's current time as
+``ntime``) once the current one is ``refresh_interval`` seconds old, even if nothing else
+changed: cpuminer stops hashing when it has had no new job id for 120 s (and drops the
+connection after 120 s of silence), so a pool must send work more often than that.
+
+A job re-sent to one connection under a new id with a new difficulty (:meth:`JobManager.clone`)
+gets a later ``ntime``: cpuminer restarts extranonce2 at 0 for every new job id and keeps
+mining its current work — at its old difficulty — for as long as the first 76 bytes of the
+header it would build from the new job equal those of its current work, so a clone with the
+same ``ntime`` would never take effect.
+
 Duplicate shares are found by header hash over every job of the current tip, so the same work
 sent under two job ids of identical content still counts once.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +42,8 @@ from pool.nodeclient import Template
 from pool.wire import notification, prevhash_to_stratum, u32_hex
 
 DEFAULT_TAG = b"/seedchain-pool/"
+DEFAULT_REFRESH_INTERVAL = 30.0  # seconds; cpuminer idles after 120 s without a new job id
+MAX_NTIME_LEAD = 60  # a clone's ntime runs ahead of the clock by at most this many seconds
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +56,7 @@ class Job:
     address: str | None  # SOLO: the address this job's coinbase pays
     created: float
     generation: int
+    ntime: int  # the ``ntime`` this job's notify sends (the template's time, or later)
     notify_params: list[Any] = field(repr=False)
 
     @property
@@ -51,10 +66,6 @@ class Job:
     @property
     def version(self) -> int:
         return self.template.version
-
-    @property
-    def ntime(self) -> int:
-        return self.template.time
 
     @property
     def network_target(self) -> int:
@@ -92,7 +103,9 @@ def build_job(
         u32_hex(template.bits),
         u32_hex(template.time),
     ]
-    return Job(job_id, template, coinb1, coinb2, payout, address, now, generation, params)
+    return Job(
+        job_id, template, coinb1, coinb2, payout, address, now, generation, template.time, params
+    )
 
 
 class JobManager:
@@ -103,13 +116,16 @@ class JobManager:
         *,
         tag: bytes = DEFAULT_TAG,
         max_jobs: int = 10_000,
+        refresh_interval: float = DEFAULT_REFRESH_INTERVAL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.params = params
         self.accounting = accounting
         self.tag = tag
         self.max_jobs = max_jobs
+        self.refresh_interval = refresh_interval
         self.clock = clock
+        self._generation_time = clock()  # when the jobs of this generation were made
         self.template: Template | None = None
         self.current: Job | None = None  # the shared job (PPLNS, PROP)
         self.generation = 0
@@ -117,7 +133,10 @@ class JobManager:
         self._solo: dict[str, Job] = {}  # address -> its job of this generation
         self._solo_carried: dict[str, int] = {}
         self._seen: set[bytes] = set()
-        self._next_id = 0
+        # Job ids count on from a random start, so that a share for a job of an earlier run of
+        # the pool (a miner that has not yet noticed a restart) is stale (21), never judged
+        # against an unrelated job that happens to have the same id.
+        self._next_id = secrets.randbits(32)
         self._stale_tip: bytes | None = None
 
     @property
@@ -156,32 +175,39 @@ class JobManager:
             self._seen.clear()
             self._stale_tip = None
         self.template = template
+        due = self.clock() - self._generation_time >= self.refresh_interval
         if self.solo:
             # Carried balances are paid in every SOLO coinbase: a change calls for new jobs.
             carried = dict(self.accounting.carried)
             changed = (
                 new_tip
+                or due
                 or old is None
                 or old.content_key != template.content_key
                 or carried != self._solo_carried
             )
             if changed:
                 self._solo_carried = carried
-                self.generation += 1
+                self._next_generation()
                 self._solo.clear()
             return new_tip, changed
         payout = await self._payout(template, None)
         current = self.current
         if (
             not new_tip
+            and not due
             and current is not None
             and current.template.content_key == template.content_key
             and current.payout.payout.outputs == payout.payout.outputs
         ):
             return False, False
-        self.generation += 1
+        self._next_generation()
         self.current = self._make(template, payout, None)
         return new_tip, True
+
+    def _next_generation(self) -> None:
+        self.generation += 1
+        self._generation_time = self.clock()
 
     def current_for(self, address: str) -> Job | None:
         """The job a connection paying ``address`` works on now, if any (never makes one)."""
@@ -204,16 +230,25 @@ class JobManager:
         return await self.accounting.payout(template.reward, block_work(template.bits), finder)
 
     def clone(self, job: Job) -> Job | None:
-        """The same work under a new job id (sent with a new difficulty); None if stale."""
+        """The same work under a new job id (sent with a new difficulty); None if stale.
+
+        Its ``ntime`` moves on to the clock, or one second past ``job``'s if that is later (at
+        most ``MAX_NTIME_LEAD`` seconds ahead of the clock), so that the header a miner builds
+        from it differs from ``job``'s even at extranonce2 0 (see the module docstring)."""
         if not self.is_live(job):
             return None
+        now = int(self.clock())
+        ntime = max(now, job.ntime + 1)
+        if ntime > now + MAX_NTIME_LEAD:
+            ntime = job.ntime  # difficulty changes in a burst: this one waits for new work
         job_id = self._new_id()
-        copy = replace(job, job_id=job_id, notify_params=[job_id, *job.notify_params[1:]])
+        params = [job_id, *job.notify_params[1:7], u32_hex(ntime)]
+        copy = replace(job, job_id=job_id, ntime=ntime, notify_params=params)
         self._remember(copy)
         return copy
 
     def _new_id(self) -> str:
-        self._next_id += 1
+        self._next_id = (self._next_id + 1) & 0xFFFFFFFF
         return f"{self._next_id:x}"
 
     def _remember(self, job: Job) -> None:

@@ -10,7 +10,8 @@ make the first job, then listen.
 Following the node: the tip is polled every ``tip_poll_interval`` seconds (``GET
 /v1/blocks/tip/hash``); a new tip, our own accepted block, or ``template_interval`` seconds make
 the pool fetch a template. A new tip sends every miner a clean job; otherwise a job is sent only
-if the template's content or the payout split changed (``clean_jobs=false``).
+if the template's content or the payout split changed, or the current job is
+``job_refresh_interval`` seconds old (``clean_jobs=false``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,13 @@ class Pool:
             max_outputs=config.max_outputs,
         )
         self.rates = RateMeter(config.hashrate_window, clock)
-        self.jobs = JobManager(self.params, self.accounting, tag=config.tag, clock=clock)
+        self.jobs = JobManager(
+            self.params,
+            self.accounting,
+            tag=config.tag,
+            refresh_interval=config.job_refresh_interval,
+            clock=clock,
+        )
         self.server = StratumServer(
             self.params, config.stratum, self.jobs, self, self.metrics, clock=clock
         )

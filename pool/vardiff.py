@@ -16,13 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from pool.wire import quantize_difficulty
+from pool.wire import MIN_DIFFICULTY, quantize_difficulty
 
 
 @dataclass(frozen=True)
 class VardiffConfig:
     initial_difficulty: float = 1.0
-    min_difficulty: float = 2.0**-32
+    min_difficulty: float = MIN_DIFFICULTY
     max_difficulty: float = 2.0**30  # keeps a share's work below 2**63 (SQLite integers)
     target_interval: float = 10.0
     retarget_shares: int = 12
@@ -35,6 +35,8 @@ class VardiffConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive number")
+        if self.min_difficulty < MIN_DIFFICULTY:
+            raise ValueError("min_difficulty must be at least 2**-32 (cpuminer's smallest)")
         if self.min_difficulty > self.max_difficulty or self.max_difficulty > 2.0**30:
             raise ValueError("need min_difficulty <= max_difficulty <= 2**30")
         if self.target_interval <= 0 or self.retarget_time <= 0 or self.retarget_shares < 1:

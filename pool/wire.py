@@ -25,6 +25,10 @@ from fractions import Fraction
 from typing import Any
 
 DIFF1_TARGET = 0xFFFF << 208
+# The smallest difficulty the pool sends. cpuminer's diff_to_target computes 0xFFFF0000 / d in a
+# uint64, which overflows (undefined behaviour) below 2**-32; at 2**-32 the target is already
+# 0xFFFF << 240, so a lower difficulty would not make shares noticeably easier anyway.
+MIN_DIFFICULTY = 2.0**-32
 MAX_TARGET = (1 << 256) - 1
 U32_HEX_DIGITS = 8
 _HEX = frozenset("0123456789abcdefABCDEF")

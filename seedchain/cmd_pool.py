@@ -81,6 +81,7 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pool.rewards import fee_ppm_from_percent
     from pool.session import StratumSettings
     from pool.vardiff import VardiffConfig
+    from pool.wire import MIN_DIFFICULTY
 
     params = network(args.network)
     if not args.node:
@@ -90,7 +91,8 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     try:
         vardiff = VardiffConfig(
             initial_difficulty=args.difficulty,
-            min_difficulty=args.min_difficulty or min(args.difficulty, 2.0**-32 * 2**16),
+            min_difficulty=args.min_difficulty
+            or max(MIN_DIFFICULTY, min(args.difficulty, MIN_DIFFICULTY * 2**16)),
             max_difficulty=args.max_difficulty or 2.0**30,
             target_interval=args.share_interval,
             retarget_time=3 * args.share_interval,

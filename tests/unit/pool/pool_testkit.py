@@ -367,7 +367,7 @@ def pool_config(datadir: Path, **overrides: Any) -> PoolConfig:
     difficulty = overrides.pop("difficulty", 2.0**-24)
     vardiff = overrides.pop(
         "vardiff",
-        VardiffConfig(initial_difficulty=difficulty, min_difficulty=2.0**-40, enabled=False),
+        VardiffConfig(initial_difficulty=difficulty, min_difficulty=2.0**-32, enabled=False),
     )
     # tests submit shares far faster than vardiff would let a real miner: no rate limit
     unlimited = replace(StratumSettings(), vardiff=vardiff, message_rate=1e6, message_burst=1e6)

@@ -88,3 +88,8 @@ def test_vardiff_bounds_and_suggestion() -> None:
     assert vd.check(now=1000.0) is None  # idle, but 2 is the miner's own floor
     with pytest.raises(ValueError):
         VardiffConfig(min_difficulty=2.0, max_difficulty=1.0)
+    # below 2**-32 cpuminer's diff_to_target overflows its uint64 (0xFFFF0000 / d)
+    with pytest.raises(ValueError):
+        VardiffConfig(min_difficulty=2.0**-33)
+    assert 0xFFFF0000 / VardiffConfig().min_difficulty < 2**64
+    assert Vardiff(VardiffConfig(), now=0.0).suggest(1e-30, now=0.0) == 2.0**-32
