@@ -73,6 +73,7 @@ class NodeConfig:
     cache_mb: int = 64
     mempool_mb: int = 64
     verify_processes: int = 0
+    verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -85,3 +86,5 @@ class NodeConfig:
             raise ConfigError("--mine-threads must be between 1 and 256")
         if self.log_format not in ("auto", "console", "json"):
             raise ConfigError("--log-format must be console or json")
+        if not 0 <= self.verify_threads <= 64:
+            raise ConfigError("--verify-threads must be between 0 and 64")

@@ -30,12 +30,14 @@ from consensus.transaction import OutPoint, Transaction
 from consensus.utxo import Verifier
 from node.fees import FeeEstimator, combine_estimates, fee_histogram
 from node.mempool_accept import accept_one
+from node.mempool_batch import BatchResult, VerifyMany, accept_batch
 from node.mempool_errors import MempoolError, MempoolMinFeeNotMet, MinFeeNotMet
 from node.mempool_orphans import OrphanPool
 from node.mempool_policy import MempoolPolicy, RollingFeeFloor
 from node.mempool_reorg import invalid_after_reorg, remove_for_block
 from node.mempool_select import select_for_block
 from node.mempool_types import AcceptResult, ChainView, MissingParents, ReorgResult
+from node.sigcache import SignatureCache
 from node.txgraph import MempoolEntry, TxGraph
 
 __all__ = ["AcceptResult", "ChainView", "Mempool", "MempoolEntry", "MempoolPolicy", "ReorgResult"]
@@ -58,6 +60,7 @@ class Mempool:
         self.policy = policy or MempoolPolicy()
         self.estimator = estimator or FeeEstimator()
         self.verifier = verifier
+        self.signatures = SignatureCache()  # filled and emptied by accept_batch
         self.graph = TxGraph()
         p = self.policy
         self.orphans = OrphanPool(
@@ -84,6 +87,14 @@ class Mempool:
             return result
         self.orphans.remove(tx.txid)  # held as an orphan before a block confirmed its parents
         return replace(result, accepted_orphans=tuple(self._accept_orphans([tx.txid], now)))
+
+    def accept_batch(
+        self, txs: Sequence[Transaction], now: int, verify_many: VerifyMany | None
+    ) -> list[BatchResult]:
+        """``accept`` each of ``txs`` in order, their signatures verified together first by
+        ``verify_many`` (see ``node.mempool_batch``); per transaction, its ``AcceptResult`` or
+        the error that refused it, exactly as one ``accept`` call after another would give."""
+        return accept_batch(self, txs, now, verify_many)
 
     def _accept_one(self, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
         return accept_one(self, tx, now, from_block)

@@ -19,7 +19,6 @@ from consensus.tx_rules import (
     check_transaction_final,
     check_transaction_inputs,
     check_transaction_sanity,
-    signature_jobs,
 )
 from consensus.utxo import Coin
 from node.mempool_errors import AlreadyConfirmed, AlreadyInMempool, MempoolFull
@@ -96,8 +95,9 @@ def accept_one(pool: Mempool, tx: Transaction, now: int, from_block: bool = Fals
     if conflicts:
         check_replacement(graph, tx, fee, size, conflicts, replaced, policy)
     if not from_block:  # a disconnected block's transactions were verified in that block
-        jobs = signature_jobs(tx, [c.output for c in coins], pool.params.chain_id)
-        bad = pool.verifier(jobs)
+        cache = pool.signatures  # filled by accept_batch; empty otherwise
+        jobs = cache.signature_jobs(tx, [c.output for c in coins], pool.params.chain_id)
+        bad = cache.first_bad(jobs, pool.verifier)
         if bad >= 0:
             raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
     return commit(pool, tx, fee, size, now, parents, ancestors, replaced, from_block)

@@ -114,6 +114,7 @@ class NodeMetrics:
         self._known_commands = frozenset(MESSAGE_TYPES)
         # label children cached by key: .labels() takes a lock and builds a tuple each call
         self._api_children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+        self._accepted_children: dict[str, Counter] = {}
 
     # --- chain (chain thread) ---------------------------------------------------------------
     def on_chain_update(self, update: ChainUpdate) -> None:
@@ -133,7 +134,10 @@ class NodeMetrics:
         ``code`` of the consensus or policy error that refused it."""
         source = source if source in TX_SOURCES else "other"
         if code is None:
-            self.tx_accepted.labels(source).inc()
+            child = self._accepted_children.get(source)
+            if child is None:
+                child = self._accepted_children[source] = self.tx_accepted.labels(source)
+            child.inc()
         else:
             self.tx_rejected.labels(code[:MAX_REASON_LENGTH], source).inc()
 

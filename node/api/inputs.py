@@ -86,6 +86,12 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     declared = request.content_length
     if declared is not None and declared > limit:
         raise ApiError(413, "body_too_large", f"body of {declared} bytes is over {limit}")
+    content = request.content
+    if content.is_eof():  # all of it arrived already (a small body comes with the headers)
+        data = content.read_nowait()
+        if len(data) > limit:
+            raise ApiError(413, "body_too_large", f"body is over {limit} bytes")
+        return data
     body = bytearray()
     async for chunk in request.content.iter_chunked(64 * 1024):
         body += chunk

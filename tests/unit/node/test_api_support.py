@@ -132,11 +132,16 @@ def settings_extra(settings: ApiSettings) -> dict[str, str]:
 
 @contextlib.asynccontextmanager
 async def live_api(
-    datadir: Path, settings: ApiSettings | None = UNLIMITED, *, listen: bool = False
+    datadir: Path,
+    settings: ApiSettings | None = UNLIMITED,
+    *,
+    listen: bool = False,
+    verify_threads: int = 0,
 ) -> AsyncIterator[LiveApi]:
-    """A regtest node (no miner; P2P listening on 127.0.0.1:<any port> only with ``listen``)
-    with its API on 127.0.0.1:<any port>: the node's own (``node.api``) once Node.run starts
-    one, else an ``ApiServer`` started here on the running node."""
+    """A regtest node (no miner; P2P listening on 127.0.0.1:<any port> only with ``listen``;
+    ``verify_threads`` as ``--verify-threads``) with its API on 127.0.0.1:<any port>: the
+    node's own (``node.api``) once Node.run starts one, else an ``ApiServer`` started here on
+    the running node."""
     settings = settings or ApiSettings()
     config = NodeConfig(
         params=REGTEST,
@@ -144,6 +149,7 @@ async def live_api(
         p2p_bind=HostPort("127.0.0.1", 0),
         api_bind=HostPort("127.0.0.1", 0),
         listen=listen,
+        verify_threads=verify_threads,
         extra=settings_extra(settings),
     )
     node = Node(config)

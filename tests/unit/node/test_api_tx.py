@@ -294,3 +294,33 @@ async def test_concurrent_posts_are_batched_when_the_node_offers_it(api: LiveApi
     assert replies[-1].error_code == "key_hash_mismatch"
     assert sum(batches) == 7 and max(batches) >= 2
     assert set(await api.get_json("/v1/mempool/txids")) >= {tx.txid_hex for tx in good}
+
+
+async def test_concurrent_posts_verified_together_get_their_own_answers(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The node's own batching (``Node.submit_transactions``: signatures verified together on
+    a helper thread, then ``accept`` with the signature cache): a forged signature, a double
+    spend and a duplicate in the same batch get their own errors; the rest are accepted."""
+    import asyncio
+
+    async with live_api(tmp_path_factory.mktemp("batched"), verify_threads=1) as live:
+        await live.generate(110)
+        good = [pay(await live.coinbase_at(h), ALICE, BOB, COIN) for h in range(1, 7)]
+        signature = good[0].witnesses[0].signature
+        forged_witness = Witness(
+            good[0].witnesses[0].pubkey, bytes([signature[0] ^ 1]) + signature[1:]
+        )
+        forged = pay(await live.coinbase_at(7), ALICE, BOB, COIN).with_witnesses((forged_witness,))
+        double = pay(await live.coinbase_at(1), ALICE, CAROL, COIN, fee=500)  # pays less
+        offers = [*good[:3], forged, double, good[3], good[3], *good[4:]]
+        replies = await asyncio.gather(*(live.post_tx(tx) for tx in offers))
+        statuses = [(r.status, None if r.status == 200 else r.error_code) for r in replies]
+        assert statuses[3] == (400, "bad_signature")
+        assert statuses[4][0] == 409  # the replacement rules refuse it
+        assert [s for i, s in enumerate(statuses) if i not in (3, 4)] == [(200, None)] * 7
+        assert [r.text for i, r in enumerate(replies) if i not in (3, 4)] == [
+            tx.txid_hex for tx in [*good[:4], good[3], *good[4:]]
+        ]
+        assert set(await live.get_json("/v1/mempool/txids")) == {tx.txid_hex for tx in good}
+        assert len(live.node.mempool.signatures) == 0
