@@ -24,9 +24,14 @@ from common import ed25519_verify_ceiling, emit
 from p2p_common import CACHE, add_unverified, fund, load_blocks, save_blocks, spend_each
 
 from consensus.block import Block
+from seedchain.cmd_node import DEFAULT_VERIFY_PROCESSES
 from tests.framework.factory import ChainBuilder, Key
 from tests.framework.network import TestNetwork, connect_nodes
 from tests.framework.util import wait_until
+
+INDEX_FILES = tuple(
+    f"{db}.sqlite{suffix}" for db in ("chain", "index") for suffix in ("", "-wal", "-shm")
+)
 
 
 def build_chain(blocks: int, per_block: int) -> list[Block]:
@@ -46,7 +51,7 @@ def build_chain(blocks: int, per_block: int) -> list[Block]:
 async def prepare_peer_datadir(blocks: list[Block], workdir: Path) -> Path:
     """A data directory holding the whole chain, validated by a node (cached)."""
     cached = CACHE / f"peer_datadir_{blocks[-1].hash_hex[:16]}"
-    if (cached / "chain.sqlite").exists():
+    if (cached / "chain.sqlite").exists() and (cached / "index.sqlite").exists():
         return cached
     net = TestNetwork(workdir / "prepare")
     try:
@@ -59,7 +64,8 @@ async def prepare_peer_datadir(blocks: list[Block], workdir: Path) -> Path:
     tmp = cached.with_suffix(".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in ("chain.sqlite", "chain.sqlite-wal", "chain.sqlite-shm"):
+    # The address index too: peers that had to build it at start would be busy serving.
+    for name in INDEX_FILES:
         source = net.nodes[0].datadir / name
         if source.exists():
             shutil.copy2(source, tmp / name)
@@ -104,7 +110,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--blocks", type=int, default=10_000)
     parser.add_argument("--txs-per-block", type=int, default=20)
-    parser.add_argument("--verify-processes", type=int, default=0)
+    parser.add_argument(
+        "--verify-processes",
+        type=int,
+        default=DEFAULT_VERIFY_PROCESSES,
+        help="the fresh node's signature workers (default: the node's own default)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     blocks = build_chain(args.blocks, args.txs_per_block)
@@ -113,8 +124,13 @@ def main() -> None:
         flush=True,
     )
     txs = args.blocks * args.txs_per_block
-    with tempfile.TemporaryDirectory() as tmp:
-        result = asyncio.run(sync(blocks, Path(tmp), args.verify_processes))
+    workdir = Path(tempfile.mkdtemp(prefix="seedchain-sync-"))
+    try:
+        result = asyncio.run(sync(blocks, workdir, args.verify_processes))
+    except BaseException:
+        print(f"failed: the nodes' logs are kept in {workdir}", flush=True)
+        raise
+    shutil.rmtree(workdir, ignore_errors=True)
     ceiling = two_process_ceiling()
     one_core = ed25519_verify_ceiling()
     figure = txs / result["seconds"]

@@ -3,10 +3,13 @@
 May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
 node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
 connection in ``node.chain_connect``; this module re-exports the public names. Synchronous and
-single-threaded by design: the node runs it on one worker thread. Each block is connected or
-disconnected in one SQLite transaction (the UTXO changes, the undo data and the new tip
-together), so a crash at any instant leaves the last complete tip; reorgs of any depth are a
-sequence of such steps, resumed on the next start if interrupted.
+single-threaded by design: the node runs it on one worker thread. The database always holds a
+consistent state: the UTXO set of its stored tip (written together with that tip, in one SQLite
+transaction), and the blocks and undo data of every block connected since. A node at its tip
+writes each block's coins with it; while catching up, the coin changes of many blocks wait in
+the cache for one flush (as Bitcoin Core's dbcache). After a crash at any instant, opening the
+database connects the blocks after the stored tip again, and resumes an interrupted reorg
+(reorgs write through: each disconnection is one transaction).
 
 Validation order for a block: header (proof of work, parent, difficulty, time) -> body sanity
 (merkle root first) -> contextual (coinbase height, finality) -> stored -> connected when its
@@ -17,8 +20,9 @@ CVE-2012-2459 mutation) is refused without marking the header.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 
 from consensus.block import Block, BlockHeader
@@ -33,7 +37,13 @@ from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.utxo import Verifier
 from node.blockindex import BlockStatus, ChainEntry, better, find_fork
-from node.chain_connect import connect_path, disconnect_tip
+from node.chain_connect import (
+    Pending,
+    connect_path_steps,
+    disconnect_tip,
+    flush_coins,
+    maybe_flush,
+)
 from node.chain_types import (
     CONNECT_BATCH_BLOCKS,
     CONNECT_BATCH_TXS,
@@ -82,6 +92,9 @@ class ChainState:
         self._recent_blocks: OrderedDict[bytes, Block] = OrderedDict()
         self._recent_bytes = 0
         self._next_seq = 1
+        self.last_flush = time.monotonic()
+        self._activating = False  # an ``activation`` is under way (perhaps suspended)
+        self.stored_tip: ChainEntry  # the block whose UTXO set the database holds
         self._load()
 
     @classmethod
@@ -89,7 +102,12 @@ class ChainState:
         return cls(ChainStore(datadir / "chain.sqlite"), params, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
+        self.flush()
         self.store.close()
+
+    def flush(self) -> None:
+        """Write the coin changes not yet written; the stored tip becomes the active tip."""
+        flush_coins(self)
 
     # --- loading ------------------------------------------------------------------------------
     def _load(self) -> None:
@@ -112,7 +130,10 @@ class ChainState:
             raise StorageError("database has no valid tip")
         tip = self.entries[tip_hash]
         self.active = [tip.ancestor(h) for h in range(tip.height + 1)]
-        self.activate_best_chain()  # resumes a reorg that a crash interrupted
+        self.stored_tip = tip
+        # Resumes a reorg that a crash interrupted, and connects again the blocks that were
+        # connected after the last flush of the coins (their signatures are not checked again).
+        self.activate_best_chain()
 
     def _init_genesis(self) -> None:
         genesis = self.params.genesis
@@ -177,6 +198,7 @@ class ChainState:
         return self.active[0]
 
     def utxo_hash(self) -> bytes:
+        self.flush()
         return utxo_set_hash(self.store.iter_coins())
 
     # --- headers ------------------------------------------------------------------------------
@@ -246,6 +268,21 @@ class ChainState:
                 result.also_accepted.append(orphan)
                 pending.append(orphan.hash)
         return result
+
+    def store_blocks(
+        self, blocks: Sequence[Block], now: int
+    ) -> list[AcceptResult | ConsensusError | UnknownParent]:
+        """``accept_block(block, now, activate=False)`` for each block, in one SQLite
+        transaction: how a syncing node stores what arrived while the chain thread was busy.
+        Each result is the acceptance or the error that refused that block."""
+        results: list[AcceptResult | ConsensusError | UnknownParent] = []
+        with self.store.batch():
+            for block in blocks:
+                try:
+                    results.append(self.accept_block(block, now, activate=False))
+                except (ConsensusError, UnknownParent) as exc:
+                    results.append(exc)
+        return results
 
     def _accept_one(self, block: Block, now: int, activate: bool) -> AcceptResult:
         entry = self.accept_header(block.header, now)
@@ -329,26 +366,45 @@ class ChainState:
         """Move the tip to the most-work valid chain we have data for; notify listeners.
 
         ``max_blocks`` bounds the blocks connected in this call (``update.more`` then says
-        whether work remains), so a caller can let other threads run between calls."""
-        update = ChainUpdate()
+        whether work remains), so a caller can let other threads run between calls. While an
+        ``activation`` is suspended this does nothing (that activation will see new blocks)."""
+        if self._activating:
+            return ChainUpdate()
+        steps = self.activation(max_blocks)
         while True:
-            best = self._best_candidate()
-            if best is self.tip:
-                break
-            if max_blocks is not None and len(update.connected) >= max_blocks:
-                update.more = True
-                break
-            fork = find_fork(self.tip, best)
-            while self.tip is not fork:
-                update.disconnected.append((disconnect_tip(self), self.tip.height + 1))
-            end = best.height
-            if max_blocks is not None:
-                end = min(end, fork.height + max(1, max_blocks - len(update.connected)))
-            path = [best.ancestor(h) for h in range(fork.height + 1, end + 1)]
-            connect_path(self, path, update)
-            if update.failed:
-                continue
+            try:
+                next(steps)  # a signature batch outstanding: Pending.result() will wait for it
+            except StopIteration as stop:
+                update: ChainUpdate = stop.value
+                return update
+
+    def activation(self, max_blocks: int | None = None) -> Generator[Pending, None, ChainUpdate]:
+        """``activate_best_chain`` as steps: it yields whenever it would wait for signatures
+        that worker processes are still checking, and returns the update. Advance it on the
+        chain thread only; between steps the chain thread may store blocks (nothing else may
+        move the tip: ``activate_best_chain`` does nothing meanwhile)."""
+        update = ChainUpdate()
+        self._activating = True
+        try:
+            while True:
+                best = self._best_candidate()
+                if best is self.tip:
+                    break
+                if max_blocks is not None and len(update.connected) >= max_blocks:
+                    update.more = True
+                    break
+                fork = find_fork(self.tip, best)
+                while self.tip is not fork:
+                    update.disconnected.append((disconnect_tip(self), self.tip.height + 1))
+                end = best.height
+                if max_blocks is not None:
+                    end = min(end, fork.height + max(1, max_blocks - len(update.connected)))
+                path = [best.ancestor(h) for h in range(fork.height + 1, end + 1)]
+                yield from connect_path_steps(self, path, update)
+        finally:
+            self._activating = False
         if update:
+            maybe_flush(self, update)
             for listener in list(self.listeners):
                 listener(update)
         return update

@@ -1,7 +1,10 @@
 """Block connection for ``node.chain.ChainState``: connecting a path of blocks to the tip in
-batches (one SQLite transaction and one signature batch per batch), one block at a time to find
-an invalid one, and disconnecting the tip. Each step commits the UTXO changes, undo data and new
-tip together, so a crash leaves the last complete tip.
+pipelined batches (one signature batch each, checked by worker processes while the next batch
+is prepared), one block at a time to find an invalid one, disconnecting the tip, and flushing
+the coin cache. A batch commits its undo data and statuses and leaves its coin changes in the
+cache; a single block and a disconnection write their coins and the new tip in the same
+transaction; a flush writes the cached changes and the tip. So the stored UTXO set is always
+that of the stored tip.
 
 Module-level functions that take the ``ChainState`` and work on its store, coin cache, active
 chain and candidate set; synchronous, on the chain thread only. May import consensus,
@@ -10,14 +13,23 @@ node.blockindex, node.chain_types, node.storage and stdlib (``node.chain`` only 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from consensus.block import Block
-from consensus.errors import BadSignature, ConsensusError
-from consensus.utxo import CoinsOverlay, connect_block, undo_block
+from consensus.errors import ConsensusError
+from consensus.utxo import BlockUndo, CoinsOverlay, CoinView, Verifier, connect_block, undo_block
 from node.blockindex import BlockStatus, ChainEntry
-from node.chain_types import CONNECT_BATCH_BLOCKS, CONNECT_BATCH_TXS, ChainUpdate
+from node.chain_types import (
+    CONNECT_BATCH_BLOCKS,
+    CONNECT_BATCH_TXS,
+    FLUSH_DEFER_BLOCKS,
+    FLUSH_SECONDS,
+    ChainUpdate,
+)
 from node.storage import StorageError
 
 if TYPE_CHECKING:
@@ -27,29 +39,75 @@ if TYPE_CHECKING:
 def connect_path(chain: ChainState, path: list[ChainEntry], update: ChainUpdate) -> None:
     """Connect ``path`` (children of the tip, in order) in batches; stop at the first
     invalid block, recording it in ``update.failed``."""
+    for _ in connect_path_steps(chain, path, update):
+        pass  # Pending.result() below waits for the signatures
+
+
+def connect_path_steps(
+    chain: ChainState, path: list[ChainEntry], update: ChainUpdate
+) -> Iterator[Pending]:
+    """``connect_path`` that yields each time it is about to wait for signatures still being
+    checked: the caller may let the chain thread do other work (store arriving blocks) until
+    they are ready, then resume it.
+
+    Batches are pipelined: while the verifier's workers check one batch's signatures, the
+    chain thread already applies the next batch to the coins (on top of the first one's
+    uncommitted changes); each batch is committed once its signatures are known good."""
     index = 0
-    while index < len(path):
-        batch = next_batch(chain, path, index)
-        index += len(batch)
-        if len(batch) > 1:
-            try:
-                blocks = connect_batch(chain, batch)
-            except ConsensusError:
-                pass  # some block in it is invalid: find which, one at a time, below
+    pending: PreparedBatch | None = None
+    while index < len(path) or pending is not None:
+        prepared: PreparedBatch | None = None
+        failed_batch: list[ChainEntry] | None = None
+        if index < len(path):
+            batch = next_batch(chain, path, index)
+            index += len(batch)
+            if len(batch) > 1:
+                base: CoinView = chain.coins if pending is None else pending.overlay
+                try:
+                    prepared = prepare_batch(chain, batch, base)
+                except ConsensusError:
+                    failed_batch = batch  # some block in it is invalid
             else:
-                update.connected.extend((b, e.height) for b, e in zip(blocks, batch, strict=True))
+                failed_batch = batch  # a lone block: connected on its own below
+        if pending is not None:
+            if pending.pending.waits():
+                yield pending.pending
+            if pending.pending.result() >= 0:
+                # A bad signature in the earlier batch: what was prepared on top of it is moot
+                # and is taken again from the path once the bad block is found.
+                if prepared is not None:
+                    prepared.pending.cancel()
+                    index -= len(prepared.entries)
+                elif failed_batch is not None:
+                    index -= len(failed_batch)
+                if not connect_singly(chain, pending.entries, update):
+                    return
+                pending = None
                 continue
-        for entry in batch:
-            try:
-                block = connect_one(chain, entry)
-            except ConsensusError as exc:
-                update.failed.append((entry.hash, exc))
-                if exc.permanent:
-                    chain._mark_failed(entry)
-                else:  # the stored body was bad: forget it so it can be fetched again
-                    forget_data(chain, entry)
-                return
-            update.connected.append((block, entry.height))
+            commit_batch(chain, pending)
+            update.connected.extend(
+                (b, e.height) for b, e in zip(pending.blocks, pending.entries, strict=True)
+            )
+            pending = None
+        if failed_batch is not None and not connect_singly(chain, failed_batch, update):
+            return
+        pending = prepared
+
+
+def connect_singly(chain: ChainState, batch: list[ChainEntry], update: ChainUpdate) -> bool:
+    """Connect one block at a time (to find the invalid one); False after an invalid block."""
+    for entry in batch:
+        try:
+            block = connect_one(chain, entry)
+        except ConsensusError as exc:
+            update.failed.append((entry.hash, exc))
+            if exc.permanent:
+                chain._mark_failed(entry)
+            else:  # the stored body was bad: forget it so it can be fetched again
+                forget_data(chain, entry)
+            return False
+        update.connected.append((block, entry.height))
+    return True
 
 
 def next_batch(chain: ChainState, path: list[ChainEntry], start: int) -> list[ChainEntry]:
@@ -64,10 +122,54 @@ def next_batch(chain: ChainState, path: list[ChainEntry], start: int) -> list[Ch
     return batch
 
 
-def connect_batch(chain: ChainState, entries: list[ChainEntry]) -> list[Block]:
-    """Connect several blocks in one transaction with one signature batch; all or none."""
-    assert entries[0].parent is chain.tip
-    overlay = CoinsOverlay(chain.coins)
+@dataclass
+class PreparedBatch:
+    """Blocks applied to an overlay of the coins, their signatures handed to the verifier."""
+
+    entries: list[ChainEntry]
+    blocks: list[Block]
+    undos: list[BlockUndo]
+    overlay: CoinsOverlay
+    pending: Pending
+
+
+class Pending(Protocol):
+    def result(self) -> int: ...
+
+    def cancel(self) -> None: ...
+
+    def waits(self) -> list[Future[int]]: ...
+
+
+class _Deferred:
+    """A verifier without ``submit``: it runs when the result is asked for."""
+
+    def __init__(self, verifier: Verifier, jobs: list[tuple[bytes, bytes, bytes]]) -> None:
+        self.verifier = verifier
+        self.jobs = jobs
+
+    def result(self) -> int:
+        return self.verifier(self.jobs) if self.jobs else -1
+
+    def cancel(self) -> None:
+        self.jobs = []
+
+    def waits(self) -> list[Future[int]]:
+        return []
+
+
+def submit_jobs(chain: ChainState, jobs: list[tuple[bytes, bytes, bytes]]) -> Pending:
+    submit = getattr(chain.verifier, "submit", None)
+    if submit is not None and jobs:
+        pending: Pending = submit(jobs)
+        return pending
+    return _Deferred(chain.verifier, jobs)
+
+
+def prepare_batch(chain: ChainState, entries: list[ChainEntry], base: CoinView) -> PreparedBatch:
+    """Apply several blocks to an overlay over ``base`` and submit their signatures; raises
+    the rule's error when a block breaks a rule other than a signature's."""
+    overlay = CoinsOverlay(base)
     jobs: list[tuple[bytes, bytes, bytes]] = []
 
     def collect(batch: Sequence[tuple[bytes, bytes, bytes]]) -> int:
@@ -81,21 +183,23 @@ def connect_batch(chain: ChainState, entries: list[ChainEntry]) -> list[Block]:
         verifier = None if entry.status & BlockStatus.VALID else collect
         undos.append(connect_block(block, entry.height, overlay, chain.params, verifier))
         blocks.append(block)
-    if jobs and chain.verifier(jobs) >= 0:
-        raise BadSignature("a signature in the batch does not verify")
+    return PreparedBatch(entries, blocks, undos, overlay, submit_jobs(chain, jobs))
+
+
+def commit_batch(chain: ChainState, prepared: PreparedBatch) -> None:
+    """Write a batch whose signatures verified: coins, undo data and the new tip at once."""
+    entries = prepared.entries
+    assert entries[0].parent is chain.tip
     store = chain.store
-    with store.write():
-        store.apply_coin_changes(overlay.items())
-        for entry, undo in zip(entries, undos, strict=True):
+    with store.write():  # the coin changes wait in the cache for a flush (``node.coins``)
+        for entry, undo in zip(entries, prepared.undos, strict=True):
             store.put_undo(entry.hash, undo)
             if not entry.status & BlockStatus.VALID:
                 store.set_status(entry.hash, int(entry.status | BlockStatus.VALID), entry.seq)
-        store.set_meta("tip", entries[-1].hash)
-    chain.coins.committed(overlay.items())
+    chain.coins.apply(prepared.overlay.items())
     for entry in entries:
         entry.status |= BlockStatus.VALID
         chain.active.append(entry)
-    return blocks
 
 
 def forget_data(chain: ChainState, entry: ChainEntry) -> None:
@@ -123,13 +227,16 @@ def connect_one(chain: ChainState, entry: ChainEntry) -> Block:
     undo = connect_block(block, entry.height, overlay, chain.params, verifier)
     entry_status = entry.status | BlockStatus.VALID
     store = chain.store
-    with store.write():
+    with store.write():  # written through, with whatever earlier batches left unwritten
+        store.apply_coin_changes(chain.coins.unwritten())
         store.apply_coin_changes(overlay.items())
         store.put_undo(entry.hash, undo)
         if entry_status != entry.status:
             store.set_status(entry.hash, int(entry_status), entry.seq)
         store.set_meta("tip", entry.hash)
+    chain.coins.flushed()
     chain.coins.committed(overlay.items())
+    chain.stored_tip = entry
     entry.status = entry_status
     chain.active.append(entry)
     return block
@@ -139,6 +246,7 @@ def disconnect_tip(chain: ChainState) -> Block:
     entry = chain.tip
     if entry.parent is None:
         raise StorageError("cannot disconnect the genesis block")
+    chain.flush()  # a reorg writes through: nothing may be left unwritten under it
     block = read_block(chain, entry)
     undo = chain.store.get_undo(entry.hash)
     overlay = CoinsOverlay(chain.coins)
@@ -147,6 +255,31 @@ def disconnect_tip(chain: ChainState) -> Block:
         chain.store.apply_coin_changes(overlay.items())
         chain.store.set_meta("tip", entry.parent.hash)
     chain.coins.committed(overlay.items())
+    chain.stored_tip = entry.parent
     chain.active.pop()
     chain._candidates.add(entry)
     return block
+
+
+def flush_coins(chain: ChainState) -> None:
+    """Write the coin changes not yet written and move the stored tip to the active tip, in
+    one transaction (see ``node.coins``)."""
+    if not chain.coins.dirty and chain.stored_tip is chain.tip:
+        return
+    with chain.store.write():
+        chain.store.apply_coin_changes(chain.coins.unwritten())
+        chain.store.set_meta("tip", chain.tip.hash)
+    chain.coins.flushed()
+    chain.stored_tip = chain.tip
+    chain.last_flush = time.monotonic()
+
+
+def maybe_flush(chain: ChainState, update: ChainUpdate) -> None:
+    """Flush when the unwritten changes fill their share of the cache, when they are old,
+    or when this activation was a small step (a node at its tip writes every block)."""
+    if (
+        chain.coins.dirty >= chain.coins.max_dirty
+        or (not update.more and len(update.connected) < FLUSH_DEFER_BLOCKS)
+        or time.monotonic() - chain.last_flush >= FLUSH_SECONDS
+    ):
+        flush_coins(chain)

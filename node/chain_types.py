@@ -22,6 +22,10 @@ ChainListener = Callable[["ChainUpdate"], None]
 CONNECT_BATCH_BLOCKS = 32
 CONNECT_BATCH_TXS = 4000
 RECENT_BLOCKS_BYTES = 32 * 1024 * 1024
+# The coin changes of an activation that connects this many blocks or more (a sync) stay in
+# the cache for a later, larger flush; and none stays unwritten for longer than FLUSH_SECONDS.
+FLUSH_DEFER_BLOCKS = 16
+FLUSH_SECONDS = 30.0
 
 
 class UnknownParent(Exception):

@@ -1,8 +1,13 @@
-"""The UTXO set as the chain sees it: SQLite underneath, a bounded in-memory read cache on top,
-and the order-independent UTXO set hash. May import consensus, node.storage and stdlib.
+"""The UTXO set as the chain sees it: SQLite underneath, a bounded in-memory cache on top, and
+the order-independent UTXO set hash. May import consensus, node.storage and stdlib.
 
-The cache is write-through: changes reach SQLite inside the block's transaction first and the
-cache only after the commit, so a crash can never leave the cache ahead of the database.
+Like Bitcoin Core's dbcache, the cache holds the changes of recently connected blocks that are
+not yet written (``apply``): a sync writes the UTXO set in large sorted flushes instead of a
+few rows per block, and a coin created and spent between two flushes never reaches the disk.
+``flush`` writes them in the transaction that also moves the stored tip to the block they
+belong to, so the database always holds the UTXO set of its stored tip; after a crash the node
+connects its stored blocks after that tip again (their signatures are not checked twice).
+Reorgs write through (``committed``, after the database's commit), with nothing left unwritten.
 """
 
 from __future__ import annotations
@@ -25,14 +30,26 @@ class CoinCache:
     def __init__(self, store: ChainStore, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.store = store
         self.max_entries = max(1024, max_bytes // BYTES_PER_CACHED_COIN)
+        self.max_dirty = self.max_entries // 2
         self._cache: OrderedDict[OutPoint, Coin] = OrderedDict()
+        # Not yet written: the new coin, or None for one spent that the database still holds.
+        self._dirty: dict[OutPoint, Coin | None] = {}
+        self._fresh: set[OutPoint] = set()  # dirty coins the database has never held
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
         return len(self._cache)
 
+    @property
+    def dirty(self) -> int:
+        """Changes waiting for ``flush``."""
+        return len(self._dirty)
+
     def get_coin(self, outpoint: OutPoint) -> Coin | None:
+        dirty = self._dirty
+        if outpoint in dirty:
+            return dirty[outpoint]
         coin = self._cache.get(outpoint)
         if coin is not None:
             self.hits += 1
@@ -50,8 +67,38 @@ class CoinCache:
             for _ in range(len(cache) - self.max_entries):
                 cache.popitem(last=False)
 
+    def apply(self, changes: Iterable[tuple[OutPoint, Coin | None]]) -> None:
+        """Take a connected block's changes, to be written by a later ``flush``. Outpoints are
+        unique, so a coin created here is one the database does not hold: spending it before
+        the flush cancels both changes."""
+        dirty, fresh, cache = self._dirty, self._fresh, self._cache
+        for outpoint, coin in changes:
+            if coin is not None:
+                dirty[outpoint] = coin
+                fresh.add(outpoint)
+            elif outpoint in fresh:
+                del dirty[outpoint]
+                fresh.discard(outpoint)
+            else:
+                dirty[outpoint] = None
+                cache.pop(outpoint, None)
+
+    def unwritten(self) -> list[tuple[OutPoint, Coin | None]]:
+        """The changes a flush writes, in outpoint-key order (sorted keys touch fewer pages)."""
+        return sorted(self._dirty.items(), key=lambda item: item[0].key())
+
+    def flushed(self) -> None:
+        """The store has committed ``unwritten()``: they become ordinary cached coins."""
+        for outpoint, coin in self._dirty.items():
+            if coin is not None:
+                self._remember(outpoint, coin)
+        self._dirty.clear()
+        self._fresh.clear()
+
     def committed(self, changes: Iterable[tuple[OutPoint, Coin | None]]) -> None:
-        """Bring the cache in line with changes that the store has just committed."""
+        """Bring the cache in line with changes that the store has just committed (only with
+        nothing unwritten: a write-through change must not be overtaken by a stale one)."""
+        assert not self._dirty, "flush before writing through"
         for outpoint, coin in changes:
             if coin is None:
                 self._cache.pop(outpoint, None)
@@ -59,6 +106,7 @@ class CoinCache:
                 self._remember(outpoint, coin)
 
     def clear(self) -> None:
+        """Forget the clean cached coins (unwritten changes stay)."""
         self._cache.clear()
 
 

@@ -12,8 +12,9 @@ Sync (Bitcoin Core's headers-first, simplified):
   than our tip (and is not a full batch), is not stored;
 - blocks on the most-work header chain are fetched in a moving window of ``WINDOW`` blocks
   after our tip, at most ``MAX_IN_FLIGHT`` per peer, from every peer whose best header covers
-  them; a block in flight longer than ``stall_timeout`` gets its peer disconnected and is asked
-  of another;
+  them; the peer holding the first missing block past the stall timeout (which grows each
+  time a peer is dropped for it, and shrinks as blocks arrive) is disconnected when another
+  peer can serve that block, and its blocks are asked of others;
 - new tips are announced with a ``headers`` message (up to 8 new blocks), else an ``inv`` of the
   tip; peers that already know a block are skipped.
 """
@@ -34,8 +35,10 @@ from consensus.errors import BadMerkleRoot, BlockMutated, ConsensusError
 from consensus.hashing import ZERO_HASH
 from consensus.pow import block_work
 from node.blockindex import BlockStatus, ChainEntry, find_fork
-from node.chain import ChainUpdate, UnknownParent
+from node.chain import AcceptResult, ChainUpdate, UnknownParent
+from node.netintake import BlockIntake
 from node.netserve import NetServe
+from node.netstall import STALL_DECAY, check_stalls
 from node.txrelay import TxRelay
 from p2p.errors import DisconnectReason, Misbehaving, P2PError
 from p2p.messages import (
@@ -61,11 +64,12 @@ if TYPE_CHECKING:
 log = structlog.get_logger("seedchain.sync")
 
 WINDOW = 1024
-MAX_IN_FLIGHT = 16
+MAX_IN_FLIGHT = 64
 MAX_UNSOLICITED_BLOCKS = 8
 MAX_UNCONNECTING_HEADERS = 10
 MAX_ANNOUNCED_HEADERS = 8
 MAX_TRACKED_SOURCES = 4096
+WARM_VERIFIER_BEHIND = 256  # this far behind, the signature workers are started at once
 
 
 @dataclass(eq=False)
@@ -92,9 +96,11 @@ class NetSync:
         self.best_chain: list[ChainEntry] = list(self.chain.active)  # best header chain
         self.txrelay = TxRelay(node)
         self.serve = NetServe(node)
+        self.intake = BlockIntake(self)
         self._sources: OrderedDict[bytes, Peer] = OrderedDict()  # who sent a stored block
         self.blocks_received = 0
         self.last_tip_change = clock()
+        self.stall_factor = 1.0  # grows when peers are dropped for stalling, shrinks per block
 
     @property
     def best_header(self) -> ChainEntry:
@@ -206,6 +212,8 @@ class NetSync:
         keep = 0 if walker is None else walker.height + 1
         del self.best_chain[keep:]
         self.best_chain.extend(reversed(path))
+        if entry.height - self.chain.height > WARM_VERIFIER_BEHIND:
+            self.node.warm_verifier()
 
     # --- blocks -------------------------------------------------------------------------------
     async def schedule(self) -> None:
@@ -221,11 +229,23 @@ class NetSync:
             start = tip.height + 1
         else:
             start = find_fork(tip, best).height + 1
-        wanted = [
-            e
-            for e in self.best_chain[start : start + WINDOW]
-            if not e.status & BlockStatus.HAVE_DATA and e.hash not in self.in_flight
-        ]
+        free = sum(max(0, MAX_IN_FLIGHT - len(s.in_flight)) for s in self.peers.values())
+        if free == 0:
+            return  # every peer is busy: the common case while downloading
+        # The first blocks of the window that we lack and nobody was asked for; a few more than
+        # the free slots, since a peer may not have all of them.
+        wanted: list[ChainEntry] = []
+        in_flight, chain, arrived = self.in_flight, self.best_chain, self.intake.arrived
+        for height in range(start, min(len(chain), start + WINDOW)):
+            e = chain[height]
+            if (
+                not e.status & BlockStatus.HAVE_DATA
+                and e.hash not in in_flight
+                and e.hash not in arrived
+            ):
+                wanted.append(e)
+                if len(wanted) >= 2 * free + MAX_IN_FLIGHT:
+                    break
         if not wanted:
             return
         now = self.clock()
@@ -260,6 +280,20 @@ class NetSync:
                         del self.in_flight[item.hash]
                     state.in_flight.pop(item.hash, None)
 
+    def ready_blocks(self, enough: int) -> int:
+        """How many blocks in a row after our tip we hold, counting up to ``enough``; ``enough``
+        when the best header is that close anyway (nothing more is coming to wait for)."""
+        tip = self.chain.tip
+        best = self.best_header
+        if best.height - tip.height <= enough or not self._on_best_chain(tip):
+            return enough
+        count = 0
+        for entry in self.best_chain[tip.height + 1 : tip.height + 1 + enough]:
+            if not entry.status & BlockStatus.HAVE_DATA:
+                break
+            count += 1
+        return count
+
     def _on_best_chain(self, entry: ChainEntry) -> bool:
         return entry.height < len(self.best_chain) and self.best_chain[entry.height] is entry
 
@@ -278,27 +312,33 @@ class NetSync:
             state.unsolicited += 1
             if state.unsolicited > MAX_UNSOLICITED_BLOCKS:
                 raise Misbehaving("unsolicited block flood")
-        try:
-            # Store only: the node's activator connects what has accumulated in batches, so a
-            # syncing node connects many blocks per transaction and signature batch.
-            await self.node.call(self.chain.accept_block, block, int(time.time()), False)
-        except ConsensusError as exc:
-            at_fault = exc.permanent or isinstance(exc, (BadMerkleRoot, BlockMutated))
-            if at_fault:
-                raise Misbehaving(f"invalid block: {exc.code}: {exc}") from None
-            log.info("block_refused", hash=block.hash_hex, code=exc.code, peer=state.peer.address)
-        else:
-            self.blocks_received += 1
-            self._sources[block_hash] = state.peer
-            while len(self._sources) > MAX_TRACKED_SOURCES:
-                self._sources.popitem(last=False)
-            self.node.request_activation()
-            entry = self.chain.entries.get(block_hash)
-            if entry is not None:
-                if state.best is None or entry.chainwork > state.best.chainwork:
-                    state.best = entry
-                self._note_best_header(entry)
-        await self.schedule()
+        await self.intake.put(state, block)
+
+    def block_stored(
+        self, state: PeerSync, block: Block, result: AcceptResult | ConsensusError | UnknownParent
+    ) -> None:
+        """What storing a block from ``state``'s peer gave (see ``node.netintake``): punish a
+        provably bad block; otherwise note what the peer has. The activator connects it."""
+        if isinstance(result, ConsensusError):
+            if result.permanent or isinstance(result, (BadMerkleRoot, BlockMutated)):
+                state.peer.close(Misbehaving(f"invalid block: {result.code}: {result}"))
+            else:
+                log.info(
+                    "block_refused", hash=block.hash_hex, code=result.code, peer=state.peer.address
+                )
+            return
+        if isinstance(result, UnknownParent):
+            return
+        self.blocks_received += 1
+        self.stall_factor = max(1.0, self.stall_factor * STALL_DECAY)
+        self._sources[block.hash] = state.peer
+        while len(self._sources) > MAX_TRACKED_SOURCES:
+            self._sources.popitem(last=False)
+        entry = self.chain.entries.get(block.hash)
+        if entry is not None:
+            if state.best is None or entry.chainwork > state.best.chainwork:
+                state.best = entry
+            self._note_best_header(entry)
 
     def blocks_failed(self, failed: Sequence[tuple[bytes, ConsensusError]]) -> None:
         """Activation found stored blocks invalid: disconnect (and, where the block itself
@@ -327,16 +367,8 @@ class NetSync:
             await self._request_headers(state.peer)
 
     async def check_stalls(self) -> None:
-        """Disconnect peers that hold a requested block past the stall timeout while our tip
-        has not moved for as long: then that block is what holds the download window up. (A
-        busy node that is still connecting blocks is not stalled by anyone.)"""
-        now = self.clock()
-        if now - self.last_tip_change < self.stall_timeout:
-            return
-        for state in list(self.peers.values()):
-            if any(now - asked > self.stall_timeout for asked in state.in_flight.values()):
-                log.info("peer_stalling", peer=state.peer.address, blocks=len(state.in_flight))
-                state.peer.close(DisconnectReason("stalling", "block download timed out"))
+        """Drop the peer that holds up the download window (``node.netstall``)."""
+        check_stalls(self)
 
     # --- announcing ---------------------------------------------------------------------------
     async def tip_changed(self, update: ChainUpdate) -> None:

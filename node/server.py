@@ -9,10 +9,12 @@ lasts until cancelled and closes everything in ``finally``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
@@ -21,7 +23,7 @@ from consensus.block import Block
 from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
 from node.api import ApiServer, ApiSettings
-from node.chain import AcceptResult, ChainState, ChainUpdate
+from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig
 from node.mempool import AcceptResult as TxAcceptResult
 from node.mempool import Mempool
@@ -32,6 +34,7 @@ from node.miner import BlockMiner
 from node.netsync import NetSync
 from node.progress import SyncProgress
 from node.runtime import tune_gc
+from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
 from p2p.addrbook import AddressBook
 from p2p.connmgr import ConnectionManager
@@ -43,7 +46,10 @@ STATUS_INTERVAL = 10.0
 RELAY_INTERVAL = 0.05  # how often queued transaction announcements are flushed
 STALL_CHECK_INTERVAL = 1.0
 # Blocks connected per activation call: the event loop (peers, API) runs between calls.
-ACTIVATION_BLOCKS = 256
+ACTIVATION_BLOCKS = 128
+# While syncing, wait (at most GATHER_SECONDS) for this many blocks in a row before connecting.
+GATHER_BLOCKS = 2 * CONNECT_BATCH_BLOCKS
+GATHER_SECONDS = 0.25
 
 
 class Node:
@@ -54,6 +60,8 @@ class Node:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tip_changed = asyncio.Event()
         self._verifier: ParallelVerifier | None = None
+        self._verifier_warmed = False
+        self._tx_verifier = ThreadVerifier(0)  # replaced in _open: config.verify_threads
         self.chain: ChainState
         self.mempool: Mempool
         self.miner: BlockMiner | None = None
@@ -100,13 +108,66 @@ class Node:
         while True:
             await self._activation_requested.wait()
             self._activation_requested.clear()
-            update = await self.call(self.chain.activate_best_chain, ACTIVATION_BLOCKS)
+            await self._gather_blocks()
+            update = await self._run_activation()
             if update.more:
                 self._activation_requested.set()
             if self.netsync is not None:
                 if update.failed:
                     self.netsync.blocks_failed(update.failed)
                 await self.netsync.schedule()
+
+    def warm_verifier(self) -> None:
+        """Far behind: start the signature workers now, in the background (idempotent)."""
+        if self._verifier is not None and not self._verifier_warmed:
+            self._verifier_warmed = True
+            threading.Thread(target=self._verifier.warm, name="verify-warm", daemon=True).start()
+
+    async def _run_activation(self) -> ChainUpdate:
+        """One ``ChainState.activation``, advanced on the chain thread; while it waits for the
+        signature workers, the chain thread is free for other calls (storing the blocks that
+        keep arriving) instead of sitting idle."""
+        steps = self.chain.activation(ACTIVATION_BLOCKS)
+
+        def advance() -> tuple[ChainUpdate | None, list[Future[int]]]:
+            try:
+                return None, next(steps).waits()
+            except StopIteration as stop:
+                return stop.value, []
+
+        finished = False
+        try:
+            while True:
+                update, waits = await self.call(advance)
+                if update is not None:
+                    finished = True
+                    return update
+                if waits:
+                    await asyncio.wait([asyncio.wrap_future(f) for f in waits])
+        finally:
+            if not finished:  # cancelled (shutdown): end it on the chain thread, uncommitted
+                with contextlib.suppress(RuntimeError):
+                    self._executor.submit(steps.close)
+
+    async def _gather_blocks(self) -> None:
+        """While catching up, let a few batches' worth of blocks arrive before connecting them
+        (for at most ``GATHER_SECONDS``): connecting each block as it lands would verify its
+        signatures alone, with no next batch to prepare meanwhile, and would keep the chain
+        thread from storing the blocks that follow."""
+        netsync = self.netsync
+        if netsync is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + GATHER_SECONDS
+        while netsync.ready_blocks(GATHER_BLOCKS) < GATHER_BLOCKS:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._activation_requested.clear()
+            try:
+                await asyncio.wait_for(self._activation_requested.wait(), remaining)
+            except TimeoutError:
+                return
 
     async def _announce_updates(self) -> None:
         """Hand each chain update to the network side, in order."""
@@ -127,11 +188,13 @@ class Node:
         self.chain = ChainState.open(self.config.datadir, self.params, **kwargs)
         policy = MempoolPolicy(max_bytes=self.config.mempool_mb * 1024 * 1024)
         self.mempool = Mempool(self.params, self.chain, policy)
+        self._tx_verifier = ThreadVerifier(self.config.verify_threads)
         self.chain.listeners.append(self._on_chain_update)
         tune_gc()
 
     def _close(self) -> None:
         self.chain.close()
+        self._tx_verifier.close()
         if self._verifier is not None:
             self._verifier.close()
 
@@ -148,20 +211,12 @@ class Node:
     async def submit_transactions(
         self, txs: Sequence[Transaction]
     ) -> list[TxAcceptResult | ConsensusError | MempoolError]:
-        """Accept a batch in one trip to the chain thread (the API batches concurrent POSTs);
-        each result is the acceptance or the error that refused that transaction."""
-        now = int(time.time())
-
-        def accept_all() -> list[TxAcceptResult | ConsensusError | MempoolError]:
-            results: list[TxAcceptResult | ConsensusError | MempoolError] = []
-            for tx in txs:
-                try:
-                    results.append(self.mempool.accept(tx, now))
-                except (ConsensusError, MempoolError) as exc:
-                    results.append(exc)
-            return results
-
-        results = await self.call(accept_all)
+        """Accept a batch in one trip to the chain thread (the API batches concurrent POSTs),
+        its signatures verified together on ``verify_threads`` helper threads first (see
+        ``node.mempool_batch``); each result is the acceptance or the error that refused that
+        transaction, as ``submit_transaction`` one after another would give."""
+        verify_many = self._tx_verifier if self._tx_verifier.threads else None
+        results = await self.call(self.mempool.accept_batch, txs, int(time.time()), verify_many)
         if self.netsync is not None:
             for result in results:
                 if isinstance(result, TxAcceptResult) and not result.orphan:
@@ -220,6 +275,7 @@ class Node:
                 await self.connmgr.wait_started()
                 tasks.create_task(self._announce_updates(), name="announce")
                 tasks.create_task(self._activate(), name="activate")
+                tasks.create_task(self.netsync.intake.run(), name="intake")
                 tasks.create_task(self._relay(), name="relay")
                 if self.config.mine_to:
                     self.miner = BlockMiner(

@@ -9,7 +9,8 @@ from pathlib import Path
 from seedchain.cli import CommandError
 from seedchain.runner import env, run_service
 
-DEFAULT_VERIFY_PROCESSES = max(0, min(4, (os.cpu_count() or 1) - 1))
+DEFAULT_VERIFY_PROCESSES = max(1, min(8, os.cpu_count() or 1))
+DEFAULT_VERIFY_THREADS = max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +44,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         default=int(env("VERIFY_PROCESSES", str(DEFAULT_VERIFY_PROCESSES)) or 0),
         help="worker processes that check signatures of large blocks and of blocks connected"
-        " together while syncing (0: none; default: one less than the CPU count)",
+        " together while syncing; they start when first needed (0: none; default: the CPU count)",
+    )
+    p.add_argument(
+        "--verify-threads",
+        type=int,
+        default=int(env("VERIFY_THREADS", str(DEFAULT_VERIFY_THREADS)) or 0),
+        help="helper threads that check the signatures of transactions posted to the API"
+        " together (0: the chain thread alone; default: one less than the CPU count)",
     )
     p.add_argument(
         "--no-addrbook-dial",
@@ -92,6 +100,7 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
             verify_processes=args.verify_processes,
+            verify_threads=args.verify_threads,
             dial_from_addrbook=not args.no_addrbook_dial,
             stall_timeout=args.stall_timeout,
             extra={

@@ -164,6 +164,13 @@ class ApiServer:
         a long catch-up (first start on a long chain) never stalls the chain thread."""
         ctx = self.context
         step = ctx.settings.index_catch_up_step
+        wakeup = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:  # from the chain thread
+            loop.call_soon_threadsafe(wakeup.set)
+
+        ctx.wake_indexer = wake
 
         def one_step() -> bool:
             index = ctx.index
@@ -172,7 +179,10 @@ class ApiServer:
         while True:
             try:
                 if await self.node.call(one_step):
-                    return
+                    # At the tip: the chain listener keeps it there, and wakes us again when
+                    # the node has caught up after a sync during which the index waited.
+                    await wakeup.wait()
+                    wakeup.clear()
             except Exception:
                 log.exception("address_index_catch_up_failed")
                 await asyncio.sleep(INDEX_RETRY_SECONDS)

@@ -61,6 +61,8 @@ class ApiContext:
         self.unconfirmed = UnconfirmedIndex()
         self.submitter = TxSubmitter(node)
         self.tip: TipSnapshot | None = None
+        self.index_waiting = False  # the index was left behind while the node synced
+        self.wake_indexer: Callable[[], None] = lambda: None  # set by the API server
         limiter = (
             RateLimiter(
                 settings.rate_limit, settings.rate_burst, max_clients=settings.max_rate_clients
@@ -109,6 +111,17 @@ class ApiContext:
         self.tip = TipSnapshot(chain.height, chain.tip.hash_hex)
         self.metrics.on_chain_update(update)
         if self.index is None:
+            return
+        best = self.best_peer_height()
+        if best is not None and best - chain.height > self.settings.sync_lag_blocks:
+            # As Bitcoin Core's optional indexes do, the address index waits while the node
+            # catches up: indexing every block as it connects would slow the sync down, and
+            # the API answers 503 "syncing" meanwhile anyway. It catches up afterwards.
+            self.index_waiting = True
+            return
+        if self.index_waiting:
+            self.index_waiting = False
+            self.wake_indexer()  # the catch-up task takes it to the tip in bounded steps
             return
         try:
             self.index.sync(chain, self.settings.index_catch_up_step)

@@ -229,3 +229,49 @@ def test_bad_signature_inside_a_batch_is_pinpointed(tmp_path: Path) -> None:
     assert state.entries[b.blocks[110].hash].failed
     assert state.utxo_hash() == view_hash(good.view)
     state.close()
+
+
+def test_coins_of_a_batch_wait_for_a_flush_and_survive_a_crash(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.mine(101)
+    for h in range(1, 41):
+        tx = spend([(*b.coinbase_coin(h), b.miner_key)], [TxOut(10**9, ALICE.lock)])
+        b.add(b.make_block([tx], extra_fee=4 * 10**9))
+    state = ChainState.open(tmp_path, b.params)
+    for block in b.blocks[1:]:
+        state.accept_block(block, NOW, activate=False)
+    state.activate_best_chain()
+    assert state.tip.hash == b.tip.hash
+    # A sync's worth of blocks: their coin changes wait in the cache, the stored tip lags.
+    assert state.coins.dirty > 0 and state.stored_tip.height == 0
+    assert state.coins.get_coin(b.blocks[-1].transactions[1].inputs[0]) is None
+    # The process dies here (no flush, no close): what is on disk is consistent...
+    assert verify_datadir(tmp_path, b.params).height == 0
+    # ...and reopening connects the stored blocks again, to the same tip and UTXO set.
+    reopened = ChainState.open(tmp_path, b.params)
+    assert reopened.tip.hash == b.tip.hash
+    assert reopened.utxo_hash() == view_hash(b.view)
+    assert reopened.stored_tip is reopened.tip
+    reopened.close()
+    state.close()  # the first one's late flush writes the same state
+    assert verify_datadir(tmp_path, b.params, check_signatures=True).height == 141
+
+
+def test_a_reorg_flushes_before_it_writes_through(tmp_path: Path) -> None:
+    a = ChainBuilder()
+    a.mine(30)
+    b = a.fork(5)
+    b.miner_key = ALICE  # a different branch
+    b.mine(30)
+    state = ChainState.open(tmp_path, a.params)
+    for block in a.blocks[1:]:
+        state.accept_block(block, NOW, activate=False)
+    state.activate_best_chain()
+    assert state.coins.dirty > 0
+    for block in b.blocks[6:]:
+        state.accept_block(block, NOW, activate=False)
+    update = state.activate_best_chain()
+    assert len(update.disconnected) == 25 and state.tip.hash == b.tip.hash
+    assert state.utxo_hash() == view_hash(b.view)
+    state.close()
+    assert verify_datadir(tmp_path, a.params).tip_hash == b.tip.hash
