@@ -47,6 +47,7 @@ from node.chain_connect import (
 from node.chain_types import (
     CONNECT_BATCH_BLOCKS,
     CONNECT_BATCH_TXS,
+    DECODED_BLOCK_FACTOR,
     RECENT_BLOCKS_BYTES,
     AcceptResult,
     ChainListener,
@@ -314,10 +315,10 @@ class ChainState:
     def _remember_block(self, block: Block) -> None:
         """Keep recently stored blocks decoded for their connection (bounded in bytes)."""
         self._recent_blocks[block.hash] = block
-        self._recent_bytes += block.size
+        self._recent_bytes += block.size * DECODED_BLOCK_FACTOR
         while self._recent_bytes > RECENT_BLOCKS_BYTES and len(self._recent_blocks) > 1:
             _, old = self._recent_blocks.popitem(last=False)
-            self._recent_bytes -= old.size
+            self._recent_bytes -= old.size * DECODED_BLOCK_FACTOR
 
     def _update_chain_data(self, entry: ChainEntry) -> None:
         """Mark ``entry`` and its descendants with data as having a complete chain of data."""
