@@ -35,7 +35,14 @@ from consensus.nonce_search import (
     search_nonce,
 )
 
-__all__ = ["PowBenchRow", "bench_pow", "default_thread_counts", "measure_backend"]
+__all__ = [
+    "REFERENCE",
+    "PowBenchRow",
+    "bench_pow",
+    "default_thread_counts",
+    "measure_backend",
+    "measure_reference_loop",
+]
 
 CEILING_BUFFER = 16 * 1024
 BYTES_PER_NONCE = 128  # two 64-byte SHA-256 compressions per header hash (with a midstate)
@@ -146,6 +153,31 @@ def measure_backend(backend: str, seconds: float, threads: int) -> float:
     return _run_threads(threads, seconds, search) / 1e6
 
 
+REFERENCE = "hashlib-reference"
+
+
+def measure_reference_loop(seconds: float) -> float:
+    """MH/s of the plain loop that shared/design/performance.md measured (1.7 MH/s on its
+    machine): per nonce, copy a precomputed midstate, add the last 16 bytes, hash the digest
+    again, compare with the target. Run in the same process as the hashlib backend, so the
+    two compare on this machine whatever its speed."""
+    header = hashlib.sha256(b"seedchain reference").digest() * 3
+    midstate = hashlib.sha256(header[:64])
+    tail = header[64:76]
+    sha256 = hashlib.sha256
+    done = 0
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    while time.perf_counter() < deadline:
+        for nonce in range(done, done + 8192):
+            h = midstate.copy()
+            h.update(tail + nonce.to_bytes(4, "little"))
+            if int.from_bytes(sha256(h.digest()).digest(), "little") <= 0:
+                break
+        done += 8192
+    return done / (time.perf_counter() - started) / 1e6
+
+
 def bench_pow(
     seconds: float = 2.0,
     threads: Sequence[int] | None = None,
@@ -167,8 +199,13 @@ def bench_pow(
     rows: list[PowBenchRow] = []
     for count in counts:
         ceiling = measure_ceiling(min(seconds, 1.0), count)
-        for backend in chosen:
-            mhs = measure_backend(backend, seconds, count)
+        # The reference loop is one thread of Python: measured on the one-thread rows only.
+        row_backends = [*chosen, REFERENCE] if count == 1 and HASHLIB in chosen else chosen
+        for backend in row_backends:
+            if backend == REFERENCE:
+                mhs = measure_reference_loop(seconds)
+            else:
+                mhs = measure_backend(backend, seconds, count)
             rows.append(
                 PowBenchRow(
                     backend=backend,
