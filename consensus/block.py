@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import cached_property
 
 import msgpack
 
+from consensus.cached import cached_property
 from consensus.encoding import pack, read_list, unpack_limited
 from consensus.errors import BlockTooLarge, DecodeError, NonCanonicalEncoding
 from consensus.hashing import hash_to_hex, sha256d

@@ -7,9 +7,9 @@ process can run nodes of several networks side by side.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 
 from consensus.block import Block, BlockHeader
+from consensus.cached import cached_property
 from consensus.coinbase import INITIAL_SUBSIDY, make_coinbase
 from consensus.errors import ConsensusError
 from consensus.hashing import ZERO_HASH, hash_to_hex

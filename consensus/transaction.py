@@ -9,9 +9,9 @@ fields (witnesses excluded); the wtxid hashes the full encoding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
+from consensus.cached import cached_property
 from consensus.encoding import (
     U32_MAX,
     U63_MAX,
