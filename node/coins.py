@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from consensus.transaction import OutPoint
 from consensus.utxo import Coin
@@ -84,14 +85,22 @@ class CoinCache:
                 cache.pop(outpoint, None)
 
     def unwritten(self) -> list[tuple[OutPoint, Coin | None]]:
-        """The changes a flush writes, in outpoint-key order (sorted keys touch fewer pages)."""
-        return sorted(self._dirty.items(), key=lambda item: item[0].key())
+        """The changes a flush writes, in outpoint-key order (sorted keys touch fewer pages).
+        ``OutPoint`` order is key order: the txid, then the vout (big-endian in the key)."""
+        return sorted(self._dirty.items(), key=itemgetter(0))
 
     def flushed(self) -> None:
-        """The store has committed ``unwritten()``: they become ordinary cached coins."""
+        """The store has committed ``unwritten()``: they become ordinary cached coins where
+        the cache has room. They do not evict coins already cached: a flush writes a whole
+        sync's worth of new outputs, which would push out the older coins that the next
+        blocks are about to spend (reading each back from SQLite)."""
+        cache, room = self._cache, self.max_entries - len(self._cache)
         for outpoint, coin in self._dirty.items():
+            if room <= 0:
+                break
             if coin is not None:
-                self._remember(outpoint, coin)
+                cache[outpoint] = coin
+                room -= 1
         self._dirty.clear()
         self._fresh.clear()
 
