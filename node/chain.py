@@ -272,16 +272,17 @@ class ChainState:
 
     def store_blocks(
         self, blocks: Sequence[Block], now: int
-    ) -> list[AcceptResult | ConsensusError | UnknownParent]:
+    ) -> list[AcceptResult | ConsensusError]:
         """``accept_block(block, now, activate=False)`` for each block, in one SQLite
         transaction: how a syncing node stores what arrived while the chain thread was busy.
-        Each result is the acceptance or the error that refused that block."""
-        results: list[AcceptResult | ConsensusError | UnknownParent] = []
+        Each result is the acceptance or the error that refused that block (a block whose
+        parent is unknown is held as an orphan, not refused)."""
+        results: list[AcceptResult | ConsensusError] = []
         with self.store.batch():
             for block in blocks:
                 try:
                     results.append(self.accept_block(block, now, activate=False))
-                except (ConsensusError, UnknownParent) as exc:
+                except ConsensusError as exc:
                     results.append(exc)
         return results
 

@@ -36,19 +36,14 @@ if TYPE_CHECKING:
     from node.chain import ChainState
 
 
-def connect_path(chain: ChainState, path: list[ChainEntry], update: ChainUpdate) -> None:
-    """Connect ``path`` (children of the tip, in order) in batches; stop at the first
-    invalid block, recording it in ``update.failed``."""
-    for _ in connect_path_steps(chain, path, update):
-        pass  # Pending.result() below waits for the signatures
-
-
 def connect_path_steps(
     chain: ChainState, path: list[ChainEntry], update: ChainUpdate
 ) -> Iterator[Pending]:
-    """``connect_path`` that yields each time it is about to wait for signatures still being
-    checked: the caller may let the chain thread do other work (store arriving blocks) until
-    they are ready, then resume it.
+    """Connect ``path`` (children of the tip, in order) in batches; stop at the first invalid
+    block, recording it in ``update.failed``. Yields each time it is about to wait for
+    signatures still being checked: the caller may let the chain thread do other work (store
+    arriving blocks) until they are ready, then resume it, or resume at once and let
+    ``Pending.result()`` wait.
 
     Batches are pipelined: while the verifier's workers check one batch's signatures, the
     chain thread already applies the next batch to the coins (on top of the first one's
@@ -187,11 +182,12 @@ def prepare_batch(chain: ChainState, entries: list[ChainEntry], base: CoinView) 
 
 
 def commit_batch(chain: ChainState, prepared: PreparedBatch) -> None:
-    """Write a batch whose signatures verified: coins, undo data and the new tip at once."""
+    """Write a batch whose signatures verified: its undo data and statuses now; its coin
+    changes go to the cache, written with the stored tip by a later flush."""
     entries = prepared.entries
     assert entries[0].parent is chain.tip
     store = chain.store
-    with store.write():  # the coin changes wait in the cache for a flush (``node.coins``)
+    with store.write():
         for entry, undo in zip(entries, prepared.undos, strict=True):
             store.put_undo(entry.hash, undo)
             if not entry.status & BlockStatus.VALID:

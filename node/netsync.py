@@ -315,7 +315,7 @@ class NetSync:
         await self.intake.put(state, block)
 
     def block_stored(
-        self, state: PeerSync, block: Block, result: AcceptResult | ConsensusError | UnknownParent
+        self, state: PeerSync, block: Block, result: AcceptResult | ConsensusError
     ) -> None:
         """What storing a block from ``state``'s peer gave (see ``node.netintake``): punish a
         provably bad block; otherwise note what the peer has. The activator connects it."""
@@ -326,8 +326,6 @@ class NetSync:
                 log.info(
                     "block_refused", hash=block.hash_hex, code=result.code, peer=state.peer.address
                 )
-            return
-        if isinstance(result, UnknownParent):
             return
         self.blocks_received += 1
         self.stall_factor = max(1.0, self.stall_factor * STALL_DECAY)

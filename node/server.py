@@ -61,7 +61,7 @@ class Node:
         self._tip_changed = asyncio.Event()
         self._verifier: ParallelVerifier | None = None
         self._verifier_warmed = False
-        self._tx_verifier = ThreadVerifier(0)  # replaced in _open: config.verify_threads
+        self._tx_verifier: ThreadVerifier | None = None  # with verify_threads > 0, in _open
         self.chain: ChainState
         self.mempool: Mempool
         self.miner: BlockMiner | None = None
@@ -188,13 +188,15 @@ class Node:
         self.chain = ChainState.open(self.config.datadir, self.params, **kwargs)
         policy = MempoolPolicy(max_bytes=self.config.mempool_mb * 1024 * 1024)
         self.mempool = Mempool(self.params, self.chain, policy)
-        self._tx_verifier = ThreadVerifier(self.config.verify_threads)
+        if self.config.verify_threads:
+            self._tx_verifier = ThreadVerifier(self.config.verify_threads)
         self.chain.listeners.append(self._on_chain_update)
         tune_gc()
 
     def _close(self) -> None:
         self.chain.close()
-        self._tx_verifier.close()
+        if self._tx_verifier is not None:
+            self._tx_verifier.close()
         if self._verifier is not None:
             self._verifier.close()
 
@@ -215,8 +217,9 @@ class Node:
         its signatures verified together on ``verify_threads`` helper threads first (see
         ``node.mempool_batch``); each result is the acceptance or the error that refused that
         transaction, as ``submit_transaction`` one after another would give."""
-        verify_many = self._tx_verifier if self._tx_verifier.threads else None
-        results = await self.call(self.mempool.accept_batch, txs, int(time.time()), verify_many)
+        results = await self.call(
+            self.mempool.accept_batch, txs, int(time.time()), self._tx_verifier
+        )
         if self.netsync is not None:
             for result in results:
                 if isinstance(result, TxAcceptResult) and not result.orphan:

@@ -45,7 +45,7 @@ class Pending:
         size: int = 0,
         on_broken: Callable[[], None] = lambda: None,
     ) -> None:
-        self._jobs = jobs  # verified by the caller at result() when there are no chunks
+        self._jobs = jobs  # verified in the calling thread at result() when nothing went out
         self._chunks = list(chunks)
         self._size = size
         self._on_broken = on_broken
@@ -94,63 +94,61 @@ class ParallelVerifier:
     def warm(self) -> None:
         """Start the workers now (a second or so) rather than on the first batch: the node
         calls this, from a thread of its own, when it finds itself far behind its peers."""
+        pool = self._workers()
         try:
-            pool = self._workers()
             for future in [pool.submit(verify_batch, []) for _ in range(self.processes)]:
                 future.result()
         except BrokenProcessPool:
-            self._broken()
+            self._broken(pool)
         except (CancelledError, RuntimeError):  # closed meanwhile (the node is stopping)
             pass
 
     def __call__(self, jobs: Sequence[SignatureJob]) -> int:
         if len(jobs) < MIN_PARALLEL_JOBS:
             return verify_batch(jobs)
-        shares = self.processes + 1
-        size = -(-len(jobs) // shares)
-        chunks = [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
-        try:
-            pool = self._workers()
-            futures: list[Future[int]] = [pool.submit(verify_batch, c) for c in chunks[1:]]
-        except BrokenProcessPool:
-            self._broken()
-            return verify_batch(jobs)
-        first = verify_batch(chunks[0])
-        results = [first]
-        for chunk, future in zip(chunks[1:], futures, strict=True):
-            try:
-                results.append(future.result())
-            except (BrokenProcessPool, CancelledError):
-                self._broken()
-                results.append(verify_batch(chunk))
-        for index, bad in enumerate(results):
-            if bad >= 0:
-                return index * size + bad
-        return -1
+        size = -(-len(jobs) // (self.processes + 1))  # the calling thread checks a share too
+        rest = self._dispatch(jobs[size:], size)
+        first = verify_batch(jobs[:size])
+        if first >= 0:
+            rest.cancel()
+            return first
+        bad = rest.result()
+        return -1 if bad < 0 else size + bad
 
     def submit(self, jobs: Sequence[SignatureJob]) -> Pending:
         """Hand the whole batch to the workers; a small one is left to ``result()``."""
         if len(jobs) < MIN_SUBMIT_JOBS:
             return Pending(jobs=jobs)
         pieces = self.processes * CHUNKS_PER_WORKER
-        size = max(MIN_SUBMIT_JOBS, -(-len(jobs) // pieces))
-        pool = self._workers()
+        return self._dispatch(jobs, max(MIN_SUBMIT_JOBS, -(-len(jobs) // pieces)))
+
+    def _dispatch(self, jobs: Sequence[SignatureJob], size: int) -> Pending:
+        """Chunks of ``size`` jobs to the workers (to the caller's ``result()`` if the pool
+        turns out broken)."""
         chunks = [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+        pool = self._workers()
         try:
             futures = [pool.submit(verify_batch, chunk) for chunk in chunks]
         except BrokenProcessPool:
-            self._broken()
+            self._broken(pool)
             return Pending(jobs=jobs)
-        return Pending(jobs, list(zip(chunks, futures, strict=True)), size, self._broken)
+        return Pending(
+            chunks=list(zip(chunks, futures, strict=True)),
+            size=size,
+            on_broken=lambda: self._broken(pool),
+        )
 
-    def _broken(self) -> None:
-        """A worker died: start a fresh pool on the next batch."""
-        if self._pool is not None:
-            log.warning("signature_workers_restarted", processes=self.processes)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+    def _broken(self, pool: ProcessPoolExecutor) -> None:
+        """A worker of ``pool`` died: the next batch starts a fresh pool (once per pool)."""
+        with self._lock:
+            if self._pool is not pool:
+                return
             self._pool = None
+        log.warning("signature_workers_restarted", processes=self.processes)
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -149,6 +149,19 @@ def get(port: str, path: str) -> object:
         return body.strip()
 
 
+def every(port: str, path: str, items: str, cursor: str, param: str, start: int) -> list:
+    """All pages of a cursor-paged list: ``path`` with ``param=<cursor>`` until no cursor."""
+    found: list = []
+    position = start
+    while True:
+        page = get(port, f"{path}&{param}={position}")
+        assert isinstance(page, dict)
+        found += page[items]
+        if not page.get(cursor):
+            return found
+        position = page[cursor]
+
+
 def check(ok: bool, what: str) -> None:
     if not ok:
         failures.append(what)
@@ -184,27 +197,13 @@ for name, address in (("a", addr_a), ("b", addr_b)):
     check(stats["disconnects"] == 0, f"minerd {name} lost its connection")
     check(stats["clean_restarts"] >= 2, f"minerd {name} saw no clean job after a block")
 
-shares = []
-after = 0
-while True:
-    page = get(pool_api, f"/v1/pool/shares?after={after}&limit=1000")
-    assert isinstance(page, dict)
-    shares += page["shares"]
-    if not page.get("next_after"):
-        break
-    after = page["next_after"]
+shares = every(pool_api, "/v1/pool/shares?limit=1000", "shares", "next_after", "after", 0)
 print(f"pool share log: {len(shares)} shares")
 check(len(shares) == accepted_total, "the share log differs from the shares minerd saw accepted")
 
-found = []
-before = 2**32
-while True:
-    page = get(pool_api, f"/v1/pool/blocks?limit=100&before_height={before}")
-    assert isinstance(page, dict)
-    found += page["blocks"]
-    if not page.get("next_before_height"):
-        break
-    before = page["next_before_height"]
+found = every(
+    pool_api, "/v1/pool/blocks?limit=100", "blocks", "next_before_height", "before_height", 2**32
+)
 height = int(str(get(api, "/v1/blocks/tip/height")))
 statuses = sorted({b["status"] for b in found})
 print(f"blocks found by the pool: {len(found)} (status {statuses}); node height: {height}")
