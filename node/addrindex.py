@@ -132,20 +132,24 @@ class AddressIndex:
     def is_synced(self, chain: ChainState) -> bool:
         return self._tip == chain.tip.hash
 
-    def sync(self, chain: ChainState, max_blocks: int | None = None) -> bool:
+    def sync(
+        self, chain: ChainState, max_blocks: int | None = None, max_outputs: int | None = None
+    ) -> bool:
         """Move the index to the chain's tip: undo blocks back to the fork, then apply at most
-        ``max_blocks`` blocks of the active chain. One SQLite transaction. True when the index
-        is at the chain's tip afterwards."""
+        ``max_blocks`` blocks of the active chain, stopping early after the block that takes
+        the outputs created and spent past ``max_outputs`` (a step's time follows its work, not
+        its block count). One SQLite transaction. True when the index is at the chain's tip
+        afterwards."""
         if self._tip == chain.tip.hash:
             return True
         try:
-            return self._sync(chain, max_blocks)
+            return self._sync(chain, max_blocks, max_outputs)
         except StorageError as exc:  # block or undo data gone: start again from genesis
             log.warning("address_index_rebuild", error=str(exc))
             self._wipe()
-            return self._sync(chain, max_blocks)
+            return self._sync(chain, max_blocks, max_outputs)
 
-    def _sync(self, chain: ChainState, max_blocks: int | None) -> bool:
+    def _sync(self, chain: ChainState, max_blocks: int | None, max_outputs: int | None) -> bool:
         target = chain.tip
         entry = chain.entries.get(self._tip) if self._tip is not None else None
         if self._tip is not None and entry is None:
@@ -162,11 +166,14 @@ class AddressIndex:
             end = (
                 target.height if max_blocks is None else min(target.height, start + max_blocks - 1)
             )
+            outputs = 0
             for height in range(start, end + 1):
                 connected = chain.entry_at(height)
                 assert connected is not None
-                self._connect(chain, connected)
+                outputs += self._connect(chain, connected)
                 entry = connected
+                if max_outputs is not None and outputs >= max_outputs:
+                    break
             self._tip = None if entry is None else entry.hash
             if self._tip is None:
                 self.db.execute("DELETE FROM meta WHERE key = 'tip'")
@@ -183,12 +190,13 @@ class AddressIndex:
             raise StorageError(f"undo data of {entry.hash_hex} does not match the block")
         return block, undo
 
-    def _connect(self, chain: ChainState, entry: ChainEntry) -> None:
+    def _connect(self, chain: ChainState, entry: ChainEntry) -> int:
+        """Index one block; returns the outputs it created and spent."""
         block, undo = self._block_and_undo(chain, entry)
         height = entry.height
         txindex.add_block(self.db, block, height)
         if height == 0:
-            return  # the genesis coinbase is not in the UTXO set: no address owns it
+            return 1  # the genesis coinbase is not in the UTXO set: no address owns it
         deltas, created, spent = _block_effects(block, undo)
         db = self.db
         db.executemany(
@@ -216,6 +224,7 @@ class AddressIndex:
             " spent_sum = spent_sum + excluded.spent_sum",
             [(lock, *d) for (lock, _), d in deltas.items()],
         )
+        return len(created) + len(spent)
 
     def _disconnect(self, chain: ChainState, entry: ChainEntry) -> None:
         block, undo = self._block_and_undo(chain, entry)

@@ -163,7 +163,6 @@ class ApiServer:
         """Bring the address index to the chain's tip in bounded chain-thread steps, so that
         a long catch-up (first start on a long chain) never stalls the chain thread."""
         ctx = self.context
-        step = ctx.settings.index_catch_up_step
         wakeup = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -172,13 +171,9 @@ class ApiServer:
 
         ctx.wake_indexer = wake
 
-        def one_step() -> bool:
-            index = ctx.index
-            return True if index is None else index.sync(self.node.chain, step)
-
         while True:
             try:
-                if await self.node.call(one_step):
+                if await self.node.call(ctx.index_catch_up_step):
                     # At the tip: the chain listener keeps it there, and wakes us again when
                     # the node has caught up after a sync during which the index waited.
                     await wakeup.wait()

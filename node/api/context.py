@@ -112,8 +112,7 @@ class ApiContext:
         self.metrics.on_chain_update(update)
         if self.index is None:
             return
-        best = self.best_peer_height()
-        if best is not None and best - chain.height > self.settings.sync_lag_blocks:
+        if self.far_behind():
             # As Bitcoin Core's optional indexes do, the address index waits while the node
             # catches up: indexing every block as it connects would slow the sync down, and
             # the API answers 503 "syncing" meanwhile anyway. It catches up afterwards.
@@ -124,9 +123,32 @@ class ApiContext:
             self.wake_indexer()  # the catch-up task takes it to the tip in bounded steps
             return
         try:
-            self.index.sync(chain, self.settings.index_catch_up_step)
+            if not self.index.sync(
+                chain, self.settings.index_catch_up_step, self.settings.index_catch_up_outputs
+            ):
+                self.wake_indexer()  # a big step: the catch-up task does the rest
         except Exception:  # the chain must not fail because an index did; it catches up later
             log.exception("address_index_update_failed")
+
+    def far_behind(self) -> bool:
+        """Chain thread: the chain is more than ``sync_lag_blocks`` behind the best header."""
+        best = self.best_peer_height()
+        return best is not None and best - self.node.chain.height > self.settings.sync_lag_blocks
+
+    def index_catch_up_step(self) -> bool:
+        """Chain thread: one bounded step of the address index towards the tip; True when
+        there is nothing more to do for now (at the tip, no index, or the node is far behind
+        and the index waits, to be woken by ``on_chain_update`` once it has caught up)."""
+        index = self.index
+        if index is None:
+            return True
+        if self.far_behind():
+            self.index_waiting = True
+            return True
+        settings = self.settings
+        return index.sync(
+            self.node.chain, settings.index_catch_up_step, settings.index_catch_up_outputs
+        )
 
     def index_ready(self) -> AddressIndex:
         """Chain thread: the address index, caught up with the chain (one more bounded step

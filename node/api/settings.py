@@ -36,6 +36,7 @@ class ApiSettings:
     max_utxos: int = 10_000  # GET /v1/address/{a}/utxo answers 400 too_many_utxos beyond
     sync_lag_blocks: int = 6  # 503 "syncing" when peers are this many blocks ahead
     index_catch_up_step: int = 500  # blocks indexed per chain-thread call while catching up
+    index_catch_up_outputs: int = 20_000  # ... and no more blocks once they hold this many
 
     def __post_init__(self) -> None:
         if self.rate_limit < 0 or self.rate_burst < 1:

@@ -204,3 +204,53 @@ def test_transaction_bytes_sliced_from_the_stored_block(chain: ChainState, tmp_p
             assert location is not None and location.position == position
             assert Transaction.decode(slice_transaction(raw, location)) == tx
     index.close()
+
+
+def test_a_step_ends_after_the_block_that_passes_its_output_budget(
+    chain: ChainState, tmp_path: Path
+) -> None:
+    """A catch-up step is bounded by work as well as by blocks: 101 coinbases (one output
+    each, and the genesis block) with a budget of 10 outputs take 11 steps of 10 blocks."""
+    main = ChainBuilder(miner_key=MINER)
+    main.mine(101)
+    feed(chain, main.blocks[1:])
+    index = AddressIndex(tmp_path / "index.sqlite", chain.params)
+    steps = 1
+    while not index.sync(chain, max_blocks=500, max_outputs=10):
+        steps += 1
+    assert steps == 11
+    check_against_chain(index, chain, tmp_path)
+    index.close()
+
+
+def test_the_index_waits_while_the_node_is_far_behind(chain: ChainState, tmp_path: Path) -> None:
+    """As Bitcoin Core's optional indexes do: while the best header is far ahead, neither the
+    catch-up task nor the chain listener indexes blocks; once the chain is close, the listener
+    wakes the catch-up task."""
+    from types import SimpleNamespace
+
+    from node.api.context import ApiContext
+    from node.api.settings import ApiSettings
+    from node.metrics import NodeMetrics
+
+    main = ChainBuilder(miner_key=MINER)
+    main.mine(30)
+    best = SimpleNamespace(height=1000)
+    node = SimpleNamespace(
+        params=chain.params, chain=chain, netsync=SimpleNamespace(best_header=best)
+    )
+    context = ApiContext(node, ApiSettings(sync_lag_blocks=6), NodeMetrics(), "token")  # type: ignore[arg-type]
+    woken: list[bool] = []
+    context.wake_indexer = lambda: woken.append(True)
+    index = AddressIndex(tmp_path / "index.sqlite", chain.params)
+    context.attach(index)
+    feed(chain, main.blocks[1:21])
+    assert context.index_catch_up_step() is True  # nothing to do for now: it waits
+    assert context.index_waiting and not index.is_synced(chain) and not woken
+    best.height = 22
+    feed(chain, main.blocks[21:])  # close to the best header now: the listener wakes the task
+    assert woken and not context.index_waiting
+    while not context.index_catch_up_step():
+        pass
+    check_against_chain(index, chain, tmp_path)
+    context.detach()
