@@ -82,6 +82,16 @@ class ChainEntry:
             walker = walker.parent
         return walker
 
+    def path_from(self, height: int) -> list[ChainEntry]:
+        """The ancestors from ``height`` up to ``self``, oldest first, in one walk."""
+        path: list[ChainEntry] = []
+        walker: ChainEntry | None = self
+        while walker is not None and walker.height >= height:
+            path.append(walker)
+            walker = walker.parent
+        path.reverse()
+        return path
+
     def descendants(self) -> list[ChainEntry]:
         found: list[ChainEntry] = []
         stack = list(self.children)

@@ -50,6 +50,7 @@ from node.chain_types import (
     DECODED_BLOCK_FACTOR,
     RECENT_BLOCKS_BYTES,
     AcceptResult,
+    ActivationBudget,
     ChainListener,
     ChainUpdate,
     UnknownParent,
@@ -76,7 +77,7 @@ class ChainState:
         store: ChainStore,
         params: ChainParams,
         *,
-        cache_bytes: int = 64 * 1024 * 1024,
+        cache_bytes: int = 128 * 1024 * 1024,
         verifier: Verifier = verify_batch,
         max_orphans: int = 64,
     ) -> None:
@@ -130,7 +131,7 @@ class ChainState:
         if tip_hash is None or tip_hash not in self.entries:
             raise StorageError("database has no valid tip")
         tip = self.entries[tip_hash]
-        self.active = [tip.ancestor(h) for h in range(tip.height + 1)]
+        self.active = tip.path_from(0)
         self.stored_tip = tip
         # Resumes a reorg that a crash interrupted, and connects again the blocks that were
         # connected after the last flush of the coins (their signatures are not checked again).
@@ -380,29 +381,38 @@ class ChainState:
                 update: ChainUpdate = stop.value
                 return update
 
-    def activation(self, max_blocks: int | None = None) -> Generator[Pending, None, ChainUpdate]:
+    def activation(
+        self, max_blocks: int | None = None, max_txs: int | None = None
+    ) -> Generator[Pending, None, ChainUpdate]:
         """``activate_best_chain`` as steps: it yields whenever it would wait for signatures
         that worker processes are still checking, and returns the update. Advance it on the
         chain thread only; between steps the chain thread may store blocks (nothing else may
-        move the tip: ``activate_best_chain`` does nothing meanwhile)."""
+        move the tip: ``activate_best_chain`` does nothing meanwhile). Blocks stored meanwhile
+        that extend the path being connected join it. ``max_blocks`` and ``max_txs`` bound the
+        blocks taken on (``update.more`` then says whether work remains)."""
         update = ChainUpdate()
         self._activating = True
+        budget = ActivationBudget(self._recent_blocks, max_blocks, max_txs)
+
+        def extend(last: ChainEntry) -> list[ChainEntry]:
+            best = self._best_candidate()
+            if best.height <= last.height or best.ancestor(last.height) is not last:
+                return []
+            return budget.take(best, last.height + 1)
+
         try:
             while True:
                 best = self._best_candidate()
                 if best is self.tip:
                     break
-                if max_blocks is not None and len(update.connected) >= max_blocks:
+                if budget.spent():
                     update.more = True
                     break
                 fork = find_fork(self.tip, best)
                 while self.tip is not fork:
                     update.disconnected.append((disconnect_tip(self), self.tip.height + 1))
-                end = best.height
-                if max_blocks is not None:
-                    end = min(end, fork.height + max(1, max_blocks - len(update.connected)))
-                path = [best.ancestor(h) for h in range(fork.height + 1, end + 1)]
-                yield from connect_path_steps(self, path, update)
+                path = budget.take(best, fork.height + 1, at_least_one=True)
+                yield from connect_path_steps(self, path, update, extend)
         finally:
             self._activating = False
         if update:

@@ -14,7 +14,8 @@ node.blockindex, node.chain_types, node.storage and stdlib (``node.chain`` only 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -28,6 +29,7 @@ from node.chain_types import (
     CONNECT_BATCH_TXS,
     FLUSH_DEFER_BLOCKS,
     FLUSH_SECONDS,
+    PIPELINE_DEPTH,
     ChainUpdate,
 )
 from node.storage import StorageError
@@ -37,7 +39,10 @@ if TYPE_CHECKING:
 
 
 def connect_path_steps(
-    chain: ChainState, path: list[ChainEntry], update: ChainUpdate
+    chain: ChainState,
+    path: list[ChainEntry],
+    update: ChainUpdate,
+    extend: Callable[[ChainEntry], list[ChainEntry]] | None = None,
 ) -> Iterator[Pending]:
     """Connect ``path`` (children of the tip, in order) in batches; stop at the first invalid
     block, recording it in ``update.failed``. Yields each time it is about to wait for
@@ -45,48 +50,60 @@ def connect_path_steps(
     arriving blocks) until they are ready, then resume it, or resume at once and let
     ``Pending.result()`` wait.
 
-    Batches are pipelined: while the verifier's workers check one batch's signatures, the
-    chain thread already applies the next batch to the coins (on top of the first one's
-    uncommitted changes); each batch is committed once its signatures are known good."""
+    Batches are pipelined: while the verifier's workers check up to ``PIPELINE_DEPTH`` batches'
+    signatures, the chain thread applies the next batch to the coins (on top of the earlier
+    ones' uncommitted changes); each batch is committed once its signatures are known good, in
+    order. When the path runs out with batches still being checked, ``extend(last entry)`` may
+    give the blocks that have arrived since, which go on the path, so the workers are not left
+    idle between one path and the next."""
     index = 0
-    pending: PreparedBatch | None = None
-    while index < len(path) or pending is not None:
-        prepared: PreparedBatch | None = None
-        failed_batch: list[ChainEntry] | None = None
-        if index < len(path):
+    pipeline: deque[PreparedBatch] = deque()
+    lone: list[ChainEntry] | None = None  # connected block by block once the pipeline drains
+    while True:
+        while lone is None and len(pipeline) < PIPELINE_DEPTH:
+            if index >= len(path) and pipeline and extend is not None:
+                path.extend(extend(path[-1]))
+            if index >= len(path):
+                break
             batch = next_batch(chain, path, index)
             index += len(batch)
-            if len(batch) > 1:
-                base: CoinView = chain.coins if pending is None else pending.overlay
-                try:
-                    prepared = prepare_batch(chain, batch, base)
-                except ConsensusError:
-                    failed_batch = batch  # some block in it is invalid
-            else:
-                failed_batch = batch  # a lone block: connected on its own below
-        if pending is not None:
-            if pending.pending.waits():
-                yield pending.pending
-            if pending.pending.result() >= 0:
-                # A bad signature in the earlier batch: what was prepared on top of it is moot
-                # and is taken again from the path once the bad block is found.
-                if prepared is not None:
-                    prepared.pending.cancel()
-                    index -= len(prepared.entries)
-                elif failed_batch is not None:
-                    index -= len(failed_batch)
-                if not connect_singly(chain, pending.entries, update):
-                    return
-                pending = None
-                continue
-            commit_batch(chain, pending)
-            update.connected.extend(
-                (b, e.height) for b, e in zip(pending.blocks, pending.entries, strict=True)
-            )
-            pending = None
-        if failed_batch is not None and not connect_singly(chain, failed_batch, update):
-            return
-        pending = prepared
+            if len(batch) == 1:
+                lone = batch  # a single block: verified on its own (at the tip, the usual case)
+                break
+            base: CoinView = pipeline[-1].overlay if pipeline else chain.coins
+            try:
+                pipeline.append(prepare_batch(chain, batch, base))
+            except ConsensusError:
+                lone = batch  # some block in it is invalid: find it block by block
+        if not pipeline:
+            if lone is None:
+                return
+            if not connect_singly(chain, lone, update):
+                return
+            lone = None
+            continue
+        oldest = pipeline[0]
+        if oldest.pending.waits():
+            yield oldest.pending
+        if oldest.pending.result() >= 0:
+            # A bad signature in the oldest batch: what was prepared on top of it is moot and
+            # is taken again from the path once the bad block is found.
+            pipeline.popleft()
+            for later in pipeline:
+                later.pending.cancel()
+                index -= len(later.entries)
+            pipeline.clear()
+            if lone is not None:
+                index -= len(lone)
+                lone = None
+            if not connect_singly(chain, oldest.entries, update):
+                return
+            continue
+        pipeline.popleft()
+        commit_batch(chain, oldest)
+        update.connected.extend(
+            (b, e.height) for b, e in zip(oldest.blocks, oldest.entries, strict=True)
+        )
 
 
 def connect_singly(chain: ChainState, batch: list[ChainEntry], update: ChainUpdate) -> bool:

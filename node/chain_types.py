@@ -8,7 +8,7 @@ callers keep importing them from ``node.chain``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from consensus.block import Block
@@ -21,15 +21,18 @@ ChainListener = Callable[["ChainUpdate"], None]
 # at most this many blocks, and no more once the batch holds this many transactions.
 CONNECT_BATCH_BLOCKS = 32
 CONNECT_BATCH_TXS = 4000
+# Batches whose signatures the workers check while the chain thread prepares the next one.
+PIPELINE_DEPTH = 2
 # Decoded blocks kept for their connection, bounded by an estimate of their memory: a decoded
 # block's objects take about DECODED_BLOCK_FACTOR times its encoded size (measured: a block of
 # one coinbase with 100 outputs, 3 KB encoded, holds ~15 KB of tuples, ints and bytes).
 RECENT_BLOCKS_BYTES = 48 * 1024 * 1024
 DECODED_BLOCK_FACTOR = 5
 # The coin changes of an activation that connects this many blocks or more (a sync) stay in
-# the cache for a later, larger flush; and none stays unwritten for longer than FLUSH_SECONDS.
+# the cache for a later, larger flush; and none stays unwritten for longer than FLUSH_SECONDS
+# (what a crash may cost: connecting that long's blocks again, without their signatures).
 FLUSH_DEFER_BLOCKS = 16
-FLUSH_SECONDS = 30.0
+FLUSH_SECONDS = 120.0
 
 
 class UnknownParent(Exception):
@@ -59,3 +62,33 @@ class AcceptResult:
     status: str
     entry: ChainEntry | None = None
     also_accepted: list[Block] = field(default_factory=list)
+
+
+class ActivationBudget:
+    """How many blocks (and transactions) one activation takes on. A block whose decoded form
+    is not at hand counts as ``CONNECT_BATCH_TXS // 8`` transactions."""
+
+    def __init__(
+        self, recent: Mapping[bytes, Block], max_blocks: int | None, max_txs: int | None
+    ) -> None:
+        self._recent = recent
+        self._max_blocks = max_blocks if max_blocks is not None else 2**62
+        self._max_txs = max_txs if max_txs is not None else 2**62
+        self.blocks = 0
+        self.txs = 0
+
+    def spent(self) -> bool:
+        return self.blocks >= self._max_blocks or self.txs >= self._max_txs
+
+    def take(self, best: ChainEntry, start: int, at_least_one: bool = False) -> list[ChainEntry]:
+        """``best``'s ancestors from height ``start`` on, while the budget lasts (at least one
+        if ``at_least_one``)."""
+        taken: list[ChainEntry] = []
+        for entry in best.path_from(start):
+            if self.spent() and not (at_least_one and not taken):
+                break
+            block = self._recent.get(entry.hash)
+            self.blocks += 1
+            self.txs += len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
+            taken.append(entry)
+        return taken

@@ -25,13 +25,20 @@ from node.storage import ChainStore
 BYTES_PER_CACHED_COIN = 350
 
 
-class CoinCache:
-    """``CoinView`` over the store with an LRU cache bounded to ``max_bytes``."""
+# A flush is due once the unwritten changes take this share of the cache's entries.
+DIRTY_SHARE = 0.9
 
-    def __init__(self, store: ChainStore, max_bytes: int = 64 * 1024 * 1024) -> None:
+
+class CoinCache:
+    """``CoinView`` over the store with a cache bounded to ``max_bytes``: the unwritten changes
+    and the clean coins (an LRU) share one budget of ``max_entries``. As in Bitcoin Core's
+    dbcache, the changes may take nearly all of it (a flush is due at ``max_dirty``): clean
+    coins are evicted to make room for them, never the other way round."""
+
+    def __init__(self, store: ChainStore, max_bytes: int = 128 * 1024 * 1024) -> None:
         self.store = store
         self.max_entries = max(1024, max_bytes // BYTES_PER_CACHED_COIN)
-        self.max_dirty = self.max_entries // 2
+        self.max_dirty = int(self.max_entries * DIRTY_SHARE)
         self._cache: OrderedDict[OutPoint, Coin] = OrderedDict()
         # Not yet written: the new coin, or None for one spent that the database still holds.
         self._dirty: dict[OutPoint, Coin | None] = {}
@@ -64,9 +71,14 @@ class CoinCache:
     def _remember(self, outpoint: OutPoint, coin: Coin) -> None:
         cache = self._cache
         cache[outpoint] = coin
-        if len(cache) > self.max_entries:
-            for _ in range(len(cache) - self.max_entries):
-                cache.popitem(last=False)
+        self._evict()
+
+    def _evict(self) -> None:
+        """Drop the least recently used clean coins beyond what the changes leave room for."""
+        cache = self._cache
+        excess = len(cache) + len(self._dirty) - self.max_entries
+        for _ in range(min(excess, len(cache))):
+            cache.popitem(last=False)
 
     def apply(self, changes: Iterable[tuple[OutPoint, Coin | None]]) -> None:
         """Take a connected block's changes, to be written by a later ``flush``. Outpoints are
@@ -83,6 +95,7 @@ class CoinCache:
             else:
                 dirty[outpoint] = None
                 cache.pop(outpoint, None)
+        self._evict()
 
     def unwritten(self) -> list[tuple[OutPoint, Coin | None]]:
         """The changes a flush writes, in outpoint-key order (sorted keys touch fewer pages).

@@ -70,7 +70,7 @@ class NodeConfig:
     stall_timeout: float = 5.0  # seconds a requested block may take before its peer is dropped
     max_outbound: int = 8
     max_inbound: int = 64
-    cache_mb: int = 64
+    cache_mb: int = 128  # coin cache, like Bitcoin Core's -dbcache (450 MiB there)
     mempool_mb: int = 64
     verify_processes: int = 0
     verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions

@@ -45,8 +45,11 @@ log = structlog.get_logger("seedchain.node")
 STATUS_INTERVAL = 10.0
 RELAY_INTERVAL = 0.05  # how often queued transaction announcements are flushed
 STALL_CHECK_INTERVAL = 1.0
-# Blocks connected per activation call: the event loop (peers, API) runs between calls.
-ACTIVATION_BLOCKS = 128
+# Blocks (and transactions) taken on per activation. The chain thread serves other calls
+# whenever the activation waits for signatures, so this bounds how long the listeners (mempool,
+# indexes, tip snapshot) lag behind, and how much of the pipeline drains at each end.
+ACTIVATION_BLOCKS = 512
+ACTIVATION_TXS = 16_000
 # While syncing, wait (at most GATHER_SECONDS) for this many blocks in a row before connecting.
 GATHER_BLOCKS = 2 * CONNECT_BATCH_BLOCKS
 GATHER_SECONDS = 0.25
@@ -127,7 +130,7 @@ class Node:
         """One ``ChainState.activation``, advanced on the chain thread; while it waits for the
         signature workers, the chain thread is free for other calls (storing the blocks that
         keep arriving) instead of sitting idle."""
-        steps = self.chain.activation(ACTIVATION_BLOCKS)
+        steps = self.chain.activation(ACTIVATION_BLOCKS, ACTIVATION_TXS)
 
         def advance() -> tuple[ChainUpdate | None, list[Future[int]]]:
             try:

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
     )
-    p.add_argument("--cache-mb", type=int, default=int(env("CACHE_MB", "64") or 64))
+    p.add_argument("--cache-mb", type=int, default=int(env("CACHE_MB", "128") or 128))
     p.add_argument("--mempool-mb", type=int, default=int(env("MEMPOOL_MB", "64") or 64))
     p.add_argument(
         "--verify-processes",

@@ -77,7 +77,7 @@ class TestNode:
         peer_settings: PeerSettings = TEST_PEER_SETTINGS,
         stall_timeout: float | None = None,
         verify_processes: int = 0,
-        cache_mb: int = 64,
+        cache_mb: int = NodeConfig.cache_mb,
         mine_to: str | None = None,
         extra_args: Sequence[str] = (),
     ) -> None:

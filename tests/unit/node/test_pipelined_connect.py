@@ -4,18 +4,20 @@ pinpointed, nothing after it is connected, and the UTXO set is exactly the good 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from consensus import errors as E
 from consensus.block import Block
+from consensus.signing import verify_batch
 from consensus.transaction import TxOut
 from consensus.utxo import DictCoinView
-from node.chain import CONNECT_BATCH_BLOCKS, ChainState
+from node.chain import CONNECT_BATCH_BLOCKS, ChainState, ChainUpdate
 from node.coins import utxo_set_hash
-from node.sigverify import MIN_PARALLEL_JOBS, ParallelVerifier
+from node.sigverify import MIN_PARALLEL_JOBS, ParallelVerifier, Pending
 from node.verify import verify_datadir
 from tests.framework.factory import ChainBuilder, Key, spend
 
@@ -103,3 +105,78 @@ def test_bad_signature_is_pinpointed(
     state.close()
     report = verify_datadir(tmp_path, b.params, check_signatures=True)
     assert report.tip_hash == good.tip.hash
+
+
+class GatedVerifier:
+    """A verifier whose submitted batches stay outstanding until the test releases them, so
+    that an activation waits at a known point."""
+
+    def __init__(self) -> None:
+        self.futures: list[Future[int]] = []
+
+    def __call__(self, jobs: Sequence[tuple[bytes, bytes, bytes]]) -> int:
+        return verify_batch(jobs)
+
+    def submit(self, jobs: Sequence[tuple[bytes, bytes, bytes]]) -> Pending:
+        future: Future[int] = Future()
+        self.futures.append(future)
+        return Pending(jobs=jobs, chunks=[(list(jobs), future)], size=len(jobs))
+
+    def release(self) -> None:
+        for future in self.futures:
+            if not future.done():
+                future.set_result(-1)
+
+
+def run(steps: Generator[object, None, ChainUpdate], verifier: GatedVerifier) -> ChainUpdate:
+    while True:
+        verifier.release()
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_blocks_stored_while_it_waits_join_the_activation(tmp_path: Path) -> None:
+    """The chain thread stores blocks while an activation waits for signatures: they extend
+    the path being connected instead of waiting for the next activation (so the workers get
+    their next batch at once)."""
+    b, _, spending = build(None)
+    verifier = GatedVerifier()
+    state = ChainState.open(tmp_path, b.params, verifier=verifier)
+    funding = len(b.blocks) - 1 - len(spending)
+    for block in b.blocks[1 : funding + 1]:
+        state.accept_block(block, NOW)
+    for block in spending[:40]:
+        state.accept_block(block, NOW, activate=False)
+    steps = state.activation()
+    next(steps)  # waiting for the first batch's signatures, the second one submitted too
+    assert len(verifier.futures) == 2
+    for block in spending[40:]:  # stored meanwhile
+        state.accept_block(block, NOW, activate=False)
+    verifier.futures[0].set_result(-1)
+    next(steps)  # the first batch committed, the third submitted before waiting for the second
+    assert len(verifier.futures) == 3 and not verifier.futures[1].done()
+    update = run(steps, verifier)
+    assert [h for _, h in update.connected] == list(range(funding + 1, b.height + 1))
+    assert state.tip.hash == b.tip.hash and not update.more
+    assert state.utxo_hash() == view_hash(b.view)
+    state.close()
+
+
+def test_an_activation_takes_on_at_most_its_transaction_budget(tmp_path: Path) -> None:
+    b, _, spending = build(None)
+    verifier = GatedVerifier()
+    state = ChainState.open(tmp_path, b.params, verifier=verifier)
+    funding = len(b.blocks) - 1 - len(spending)
+    for block in b.blocks[1 : funding + 1]:
+        state.accept_block(block, NOW)
+    for block in spending:
+        state.accept_block(block, NOW, activate=False)
+    per_block = TXS_PER_BLOCK + 1  # and the coinbase
+    update = run(state.activation(None, 10 * per_block), verifier)
+    assert len(update.connected) == 10 and update.more
+    update = run(state.activation(None, 10**6), verifier)
+    assert state.tip.hash == b.tip.hash and not update.more
+    assert state.utxo_hash() == view_hash(b.view)
+    state.close()
