@@ -149,3 +149,11 @@ def _array_header(n: int) -> bytes:
 def _pack_tx_list(transactions: tuple[Transaction, ...]) -> bytes:
     """The canonical msgpack array of the transactions, reusing each one's own encoding."""
     return _array_header(len(transactions)) + b"".join(tx.encoded for tx in transactions)
+
+
+def wire_block(block: Block) -> Block:
+    """A block reduced to what sending it needs: its header and its encoding (no decoded
+    transactions to keep in memory)."""
+    sent = Block(block.header, ())
+    sent.__dict__["encoded"] = block.encoded
+    return sent

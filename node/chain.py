@@ -36,13 +36,13 @@ from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.utxo import Verifier
-from node.blockindex import BlockStatus, ChainEntry, better, find_fork
+from node.blockindex import BlockStatus, ChainEntry, better, block_locator, find_fork
 from node.chain_connect import (
     Pending,
     connect_path_steps,
     disconnect_tip,
     flush_coins,
-    maybe_flush,
+    notify_and_flush,
 )
 from node.chain_types import (
     CONNECT_BATCH_BLOCKS,
@@ -178,18 +178,8 @@ class ChainState:
         return None if data is None else Block.decode(data, self.params.max_block_size)
 
     def locator(self, entry: ChainEntry | None = None) -> list[bytes]:
-        """A block locator: the last 10 hashes, then exponentially sparser, then genesis."""
-        entry = entry or self.tip
-        hashes: list[bytes] = []
-        step = 1
-        height = entry.height
-        while True:
-            hashes.append(entry.ancestor(height).hash)
-            if height == 0:
-                return hashes
-            if len(hashes) >= 10:
-                step *= 2
-            height = max(0, height - step)
+        """A block locator of ``entry`` (the tip by default): see ``block_locator``."""
+        return block_locator(entry or self.tip)
 
     def find_locator_fork(self, locator: Sequence[bytes]) -> ChainEntry:
         """The first locator hash on our active chain (genesis when none is)."""
@@ -395,10 +385,7 @@ class ChainState:
         budget = ActivationBudget(self._recent_blocks, max_blocks, max_txs)
 
         def extend(last: ChainEntry) -> list[ChainEntry]:
-            best = self._best_candidate()
-            if best.height <= last.height or best.ancestor(last.height) is not last:
-                return []
-            return budget.take(best, last.height + 1)
+            return budget.extend(self._best_candidate(), last)
 
         try:
             while True:
@@ -416,7 +403,5 @@ class ChainState:
         finally:
             self._activating = False
         if update:
-            maybe_flush(self, update)
-            for listener in list(self.listeners):
-                listener(update)
+            notify_and_flush(self, update)
         return update

@@ -287,6 +287,17 @@ def flush_coins(chain: ChainState) -> None:
     chain.last_flush = time.monotonic()
 
 
+def notify_and_flush(chain: ChainState, update: ChainUpdate) -> None:
+    """The end of an activation: the listeners hear of it first, so the node announces the new
+    tip before the coins are written (the database already holds the blocks and their undo
+    data, see node.coins); then the flush, if one is due."""
+    try:
+        for listener in list(chain.listeners):
+            listener(update)
+    finally:
+        maybe_flush(chain, update)
+
+
 def maybe_flush(chain: ChainState, update: ChainUpdate) -> None:
     """Flush when the unwritten changes fill their share of the cache, when they are old,
     or when this activation was a small step (a node at its tip writes every block)."""

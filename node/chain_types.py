@@ -80,6 +80,13 @@ class ActivationBudget:
     def spent(self) -> bool:
         return self.blocks >= self._max_blocks or self.txs >= self._max_txs
 
+    def extend(self, best: ChainEntry, last: ChainEntry) -> list[ChainEntry]:
+        """The blocks after ``last`` towards ``best`` within the budget; none unless ``best``
+        descends from ``last``."""
+        if best.height <= last.height or best.ancestor(last.height) is not last:
+            return []
+        return self.take(best, last.height + 1)
+
     def take(self, best: ChainEntry, start: int, at_least_one: bool = False) -> list[ChainEntry]:
         """``best``'s ancestors from height ``start`` on, while the budget lasts (at least one
         if ``at_least_one``)."""

@@ -81,12 +81,21 @@ class NetServe:
                     missing.append(item)
                 else:
                     await peer.send(TxMessage(entry.tx))
+        # The blocks just connected are at hand (``Node.relay_blocks``): no trip to the chain
+        # thread, which may still be busy with them (indexes, the coin flush).
+        relay = self.node.relay_blocks
+        found = {h: relay[h] for h in blocks if h in relay}
+        stored = [h for h in blocks if h not in found]
         store = self.chain.store
-        raws = await self.node.call(lambda: [store.get_block(h) for h in blocks]) if blocks else []
-        for block_hash, raw in zip(blocks, raws, strict=True):
-            if raw is None:
+        raws = await self.node.call(lambda: [store.get_block(h) for h in stored]) if stored else []
+        for block_hash, raw in zip(stored, raws, strict=True):
+            if raw is not None:
+                found[block_hash] = _as_stored(raw)
+        for block_hash in blocks:  # in the order asked for
+            block = found.get(block_hash)
+            if block is None:
                 missing.append(InvItem(INV_BLOCK, block_hash))
             else:
-                await peer.send(BlockMessage(_as_stored(raw)))
+                await peer.send(BlockMessage(block))
         if missing:
             await peer.send(NotFound(tuple(missing)))

@@ -13,13 +13,14 @@ import contextlib
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import structlog
 
-from consensus.block import Block
+from consensus.block import Block, wire_block
 from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
 from node.api import ApiServer, ApiSettings
@@ -53,6 +54,7 @@ ACTIVATION_TXS = 16_000
 # While syncing, wait (at most GATHER_SECONDS) for this many blocks in a row before connecting.
 GATHER_BLOCKS = 2 * CONNECT_BATCH_BLOCKS
 GATHER_SECONDS = 0.25
+RELAY_BLOCKS = 4  # the last blocks connected, kept for getdata (see Node.relay_blocks)
 
 
 class Node:
@@ -78,6 +80,10 @@ class Node:
         self._activation_requested = asyncio.Event()
         self._updates: list[ChainUpdate] = []
         self._updates_ready = asyncio.Event()
+        # Event loop only: the blocks connected last, as sent on the wire, so that peers asking
+        # for a block we just announced get it at once (as Core's most recent block), without
+        # waiting for the chain thread, which is still busy with that block's indexes and flush.
+        self.relay_blocks: OrderedDict[bytes, Block] = OrderedDict()
 
     # --- the chain thread ---------------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -100,6 +106,11 @@ class Node:
         event.set()
         self._updates.append(update)
         self._updates_ready.set()
+        relay = self.relay_blocks
+        for block, _ in update.connected[-RELAY_BLOCKS:]:
+            relay[block.hash] = wire_block(block)
+        while len(relay) > RELAY_BLOCKS:
+            relay.popitem(last=False)
 
     def request_activation(self) -> None:
         """Ask the activator to connect the blocks stored so far (coalesces requests)."""
@@ -242,15 +253,16 @@ class Node:
         )
 
     async def _relay(self) -> None:
-        assert self.netsync is not None and self.connmgr is not None
+        netsync, connmgr = self.netsync, self.connmgr  # the ones this task was started with
+        assert netsync is not None and connmgr is not None
         next_stall_check = 0.0
         while True:
             await asyncio.sleep(RELAY_INTERVAL)
-            self.netsync.txrelay.flush(self.connmgr.peers())
+            netsync.txrelay.flush(connmgr.peers())
             now = time.monotonic()
             if now >= next_stall_check:
                 next_stall_check = now + STALL_CHECK_INTERVAL
-                await self.netsync.check_stalls()
+                await netsync.check_stalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def run(self) -> None:
