@@ -122,3 +122,25 @@ def better(candidate: ChainEntry, than: ChainEntry) -> bool:
     if candidate.chainwork != than.chainwork:
         return candidate.chainwork > than.chainwork
     return candidate.seq < than.seq
+
+
+def block_locator(entry: ChainEntry) -> list[bytes]:
+    """A block locator: the hashes of ``entry`` and its last 9 ancestors, then exponentially
+    sparser ones, then genesis; found in one walk down the parent links."""
+    heights = []
+    step, height = 1, entry.height
+    while True:
+        heights.append(height)
+        if height == 0:
+            break
+        if len(heights) >= 10:
+            step *= 2
+        height = max(0, height - step)
+    hashes = []
+    walker: ChainEntry | None = entry
+    for wanted in heights:
+        while walker is not None and walker.height > wanted:
+            walker = walker.parent
+        assert walker is not None
+        hashes.append(walker.hash)
+    return hashes

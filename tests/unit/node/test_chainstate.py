@@ -180,6 +180,15 @@ def test_headers_first(chain: ChainState) -> None:
     assert chain.locator()[0] == b.tip.hash and chain.locator()[-1] == b.blocks[0].hash
 
 
+def test_locator_is_dense_then_exponentially_sparse(chain: ChainState) -> None:
+    b = ChainBuilder()
+    b.mine(60)
+    feed(chain, b.blocks[1:])
+    heights = [*range(60, 50, -1), 49, 45, 37, 21, 0]  # 10 dense, then steps 2, 4, 8, 16, to 0
+    assert chain.locator() == [b.blocks[h].hash for h in heights]
+    assert chain.locator(chain.entry_at(3)) == [b.blocks[h].hash for h in (3, 2, 1, 0)]
+
+
 def test_stored_blocks_connect_in_batches_with_one_notification(tmp_path: Path) -> None:
     b = ChainBuilder()
     b.mine(101)
