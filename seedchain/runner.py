@@ -1,4 +1,10 @@
-"""Running a long-lived service until SIGINT or SIGTERM, then letting it shut down cleanly."""
+"""Running a long-lived service until SIGINT or SIGTERM, then letting it shut down cleanly.
+
+Services run on uvloop's event loop (libuv, a dependency) where it is installed: measured on the
+REST API, it serves ``POST /v1/tx`` 15-25% faster than asyncio's own loop and ``GET`` requests
+~10% faster (docs/benchmarks.md). ``SEEDCHAIN_EVENT_LOOP=asyncio`` picks asyncio's loop instead;
+without uvloop (a platform it has no build for) asyncio's is used.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 def env(name: str, default: str | None = None) -> str | None:
@@ -26,5 +35,22 @@ def run_service(main: Callable[[], Awaitable[None]]) -> int:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    asyncio.run(runner())
+    with asyncio.Runner(loop_factory=loop_factory()) as run:
+        run.run(runner())
     return 0
+
+
+def loop_factory(choice: str | None = None) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop services run on: uvloop's when installed, unless ``choice`` (by default
+    ``SEEDCHAIN_EVENT_LOOP``) says ``asyncio``; None means asyncio's default loop."""
+    choice = (choice if choice is not None else env("EVENT_LOOP", "uvloop")) or "uvloop"
+    if choice not in EVENT_LOOPS:
+        raise SystemExit(f"SEEDCHAIN_EVENT_LOOP must be one of {', '.join(EVENT_LOOPS)}")
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], Any] = uvloop.new_event_loop
+    return factory
