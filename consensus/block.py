@@ -151,9 +151,10 @@ def _pack_tx_list(transactions: tuple[Transaction, ...]) -> bytes:
     return _array_header(len(transactions)) + b"".join(tx.encoded for tx in transactions)
 
 
-def wire_block(block: Block) -> Block:
-    """A block reduced to what sending it needs: its header and its encoding (no decoded
-    transactions to keep in memory)."""
-    sent = Block(block.header, ())
-    sent.__dict__["encoded"] = block.encoded
+def wire_block(header: BlockHeader, encoded: bytes) -> Block:
+    """A block to send as it is: its header (for the peer's known inventory) and its encoding,
+    with no decoded transactions (decoding a stored block's transactions costs more than the
+    rest of serving it; a connected block's would only take memory). Only for sending."""
+    sent = Block(header, ())
+    sent.__dict__["encoded"] = encoded  # as Block.decode caches it
     return sent

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from consensus.block import HEADER_SIZE, Block, BlockHeader
+from consensus.block import HEADER_SIZE, BlockHeader, wire_block
 from p2p.messages import (
     INV_BLOCK,
     INV_TX,
@@ -32,15 +32,6 @@ if TYPE_CHECKING:
     from node.server import Node
 
 MAX_GETDATA_BLOCKS = 128
-
-
-def _as_stored(raw: bytes) -> Block:
-    """A stored block to send as it is: its header (for the peer's known inventory) and the
-    stored bytes as its encoding, without decoding its transactions (that cost more than the
-    rest of serving a large block put together). Only for sending: it has no transactions."""
-    block = Block(BlockHeader.decode(raw[:HEADER_SIZE]), ())
-    block.__dict__["encoded"] = raw  # as Block.decode caches it
-    return block
 
 
 class NetServe:
@@ -90,7 +81,7 @@ class NetServe:
         raws = await self.node.call(lambda: [store.get_block(h) for h in stored]) if stored else []
         for block_hash, raw in zip(stored, raws, strict=True):
             if raw is not None:
-                found[block_hash] = _as_stored(raw)
+                found[block_hash] = wire_block(BlockHeader.decode(raw[:HEADER_SIZE]), raw)
         for block_hash in blocks:  # in the order asked for
             block = found.get(block_hash)
             if block is None:

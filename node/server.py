@@ -108,7 +108,7 @@ class Node:
         self._updates_ready.set()
         relay = self.relay_blocks
         for block, _ in update.connected[-RELAY_BLOCKS:]:
-            relay[block.hash] = wire_block(block)
+            relay[block.hash] = wire_block(block.header, block.encoded)
         while len(relay) > RELAY_BLOCKS:
             relay.popitem(last=False)
 
