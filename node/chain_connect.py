@@ -31,6 +31,7 @@ from node.chain_types import (
     FLUSH_SECONDS,
     PIPELINE_DEPTH,
     ChainUpdate,
+    estimated_txs,
 )
 from node.storage import StorageError
 
@@ -126,9 +127,8 @@ def next_batch(chain: ChainState, path: list[ChainEntry], start: int) -> list[Ch
     batch: list[ChainEntry] = []
     txs = 0
     for entry in path[start : start + CONNECT_BATCH_BLOCKS]:
-        block = chain._recent_blocks.get(entry.hash)
         batch.append(entry)
-        txs += len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
+        txs += estimated_txs(chain._recent_blocks, entry)
         if txs >= CONNECT_BATCH_TXS:
             break
     return batch

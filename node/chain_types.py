@@ -64,9 +64,15 @@ class AcceptResult:
     also_accepted: list[Block] = field(default_factory=list)
 
 
+def estimated_txs(recent: Mapping[bytes, Block], entry: ChainEntry) -> int:
+    """The transactions of ``entry``'s block if its decoded form is at hand (``recent``), else
+    an estimate: ``CONNECT_BATCH_TXS // 8``."""
+    block = recent.get(entry.hash)
+    return len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
+
+
 class ActivationBudget:
-    """How many blocks (and transactions) one activation takes on. A block whose decoded form
-    is not at hand counts as ``CONNECT_BATCH_TXS // 8`` transactions."""
+    """How many blocks (and transactions, see ``estimated_txs``) one activation takes on."""
 
     def __init__(
         self, recent: Mapping[bytes, Block], max_blocks: int | None, max_txs: int | None
@@ -94,8 +100,7 @@ class ActivationBudget:
         for entry in best.path_from(start):
             if self.spent() and not (at_least_one and not taken):
                 break
-            block = self._recent.get(entry.hash)
             self.blocks += 1
-            self.txs += len(block.transactions) if block is not None else CONNECT_BATCH_TXS // 8
+            self.txs += estimated_txs(self._recent, entry)
             taken.append(entry)
         return taken
