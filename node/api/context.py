@@ -123,9 +123,7 @@ class ApiContext:
             self.wake_indexer()  # the catch-up task takes it to the tip in bounded steps
             return
         try:
-            if not self.index.sync(
-                chain, self.settings.index_catch_up_step, self.settings.index_catch_up_outputs
-            ):
+            if not self._index_step(self.index):
                 self.wake_indexer()  # a big step: the catch-up task does the rest
         except Exception:  # the chain must not fail because an index did; it catches up later
             log.exception("address_index_update_failed")
@@ -145,6 +143,10 @@ class ApiContext:
         if self.far_behind():
             self.index_waiting = True
             return True
+        return self._index_step(index)
+
+    def _index_step(self, index: AddressIndex) -> bool:
+        """One bounded step of ``index`` towards the chain's tip; True when it is there."""
         settings = self.settings
         return index.sync(
             self.node.chain, settings.index_catch_up_step, settings.index_catch_up_outputs
@@ -156,12 +158,10 @@ class ApiContext:
         index = self.index
         if index is None:
             raise ApiError(503, "index_unavailable", "the address index is not open")
-        if not index.is_synced(self.node.chain):
-            index.sync(self.node.chain, self.settings.index_catch_up_step)
-            if not index.is_synced(self.node.chain):
-                raise ApiError(
-                    503, "index_syncing", "the address index is still catching up with the chain"
-                )
+        if not index.is_synced(self.node.chain) and not self._index_step(index):
+            raise ApiError(
+                503, "index_syncing", "the address index is still catching up with the chain"
+            )
         return index
 
     # --- readiness ----------------------------------------------------------------------------
