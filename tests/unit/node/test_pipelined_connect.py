@@ -14,7 +14,7 @@ from consensus import errors as E
 from consensus.block import Block
 from consensus.signing import verify_batch
 from consensus.transaction import TxOut
-from consensus.utxo import DictCoinView
+from consensus.utxo import DictCoinView, Verifier
 from node.chain import CONNECT_BATCH_BLOCKS, ChainState, ChainUpdate
 from node.coins import utxo_set_hash
 from node.sigverify import MIN_PARALLEL_JOBS, ParallelVerifier, Pending
@@ -65,6 +65,20 @@ def build(bad_at: int | None) -> tuple[ChainBuilder, ChainBuilder, list[Block]]:
     return b, good, spending
 
 
+def funded_state(
+    tmp_path: Path, b: ChainBuilder, spending: list[Block], verifier: Verifier, stored: int
+) -> tuple[ChainState, int]:
+    """A chain state with the funding blocks connected and the first ``stored`` spending
+    blocks stored, not yet connected; and the funding part's height."""
+    state = ChainState.open(tmp_path, b.params, verifier=verifier)
+    funding = len(b.blocks) - 1 - len(spending)
+    for block in b.blocks[1 : funding + 1]:
+        state.accept_block(block, NOW)
+    for block in spending[:stored]:
+        state.accept_block(block, NOW, activate=False)
+    return state, funding
+
+
 def test_the_batches_are_big_enough_for_the_workers() -> None:
     assert CONNECT_BATCH_BLOCKS * TXS_PER_BLOCK >= MIN_PARALLEL_JOBS
     assert BLOCKS > 2 * CONNECT_BATCH_BLOCKS
@@ -88,14 +102,8 @@ def test_bad_signature_is_pinpointed(
     tmp_path: Path, verifier: ParallelVerifier, bad_at: int
 ) -> None:
     b, good, spending = build(bad_at)
-    state = ChainState.open(tmp_path, b.params, verifier=verifier)
-    # The funding blocks first, connected; then the spending blocks stored and connected in one
-    # activation, in pipelined batches.
-    funding = len(b.blocks) - 1 - len(spending)
-    for block in b.blocks[1 : funding + 1]:
-        state.accept_block(block, NOW)
-    for block in spending:
-        state.accept_block(block, NOW, activate=False)
+    # The spending blocks stored, then connected in one activation, in pipelined batches.
+    state, _ = funded_state(tmp_path, b, spending, verifier, len(spending))
     update = state.activate_best_chain()
     assert state.height == good.height, "connected up to the block before the bad one"
     assert [type(e) for _, e in update.failed] == [E.BadSignature]
@@ -143,12 +151,7 @@ def test_blocks_stored_while_it_waits_join_the_activation(tmp_path: Path) -> Non
     their next batch at once)."""
     b, _, spending = build(None)
     verifier = GatedVerifier()
-    state = ChainState.open(tmp_path, b.params, verifier=verifier)
-    funding = len(b.blocks) - 1 - len(spending)
-    for block in b.blocks[1 : funding + 1]:
-        state.accept_block(block, NOW)
-    for block in spending[:40]:
-        state.accept_block(block, NOW, activate=False)
+    state, funding = funded_state(tmp_path, b, spending, verifier, 40)
     steps = state.activation()
     next(steps)  # waiting for the first batch's signatures, the second one submitted too
     assert len(verifier.futures) == 2
@@ -167,12 +170,7 @@ def test_blocks_stored_while_it_waits_join_the_activation(tmp_path: Path) -> Non
 def test_an_activation_takes_on_at_most_its_transaction_budget(tmp_path: Path) -> None:
     b, _, spending = build(None)
     verifier = GatedVerifier()
-    state = ChainState.open(tmp_path, b.params, verifier=verifier)
-    funding = len(b.blocks) - 1 - len(spending)
-    for block in b.blocks[1 : funding + 1]:
-        state.accept_block(block, NOW)
-    for block in spending:
-        state.accept_block(block, NOW, activate=False)
+    state, _ = funded_state(tmp_path, b, spending, verifier, len(spending))
     per_block = TXS_PER_BLOCK + 1  # and the coinbase
     update = run(state.activation(None, 10 * per_block), verifier)
     assert len(update.connected) == 10 and update.more
