@@ -9,10 +9,10 @@
    64 characters): what HTTP alone allows on this machine (``post_transport_ceiling``).
 3. Starts a node process, ``seedchain node --network regtest --datadir TMP --api-bind
    127.0.0.1:PORT`` (rate limit lifted with ``SEEDCHAIN_API_RATE_LIMIT=0``; ``--node-args``
-   appended, e.g. ``--verify-threads 0``). If that command does not serve the API (yet), or
-   still rate-limits loopback, the node is started by this script's own launcher instead
-   (``--serve``: the same Node and ApiServer, wired here), and the JSON says so in
-   ``launcher``.
+   appended, e.g. ``--verify-threads 0``), on fresh ports again (up to 3 tries) if it exits or
+   does not answer, printing its last log lines. Where there is no ``seedchain`` command (the
+   package is not installed), this script's own launcher (``--serve``: the same Node and
+   ApiServer, wired here) starts it instead, and the JSON says so in ``launcher``.
 4. wrk, ``--connections`` connections for ``--seconds``: requests/s and p99 latency.
 5. POST /v1/tx: funds ``--txs`` independent coins per connection count (fan-out transactions,
    one block), signs one spend of each, posts them over each of ``--post-connections``
@@ -94,12 +94,17 @@ def ensure_wrk() -> str:
     return found
 
 
-def wait_http(url: str, deadline: float) -> int | None:
-    """Poll ``url`` until it answers; its status, or None at the deadline."""
+def wait_http(
+    url: str, deadline: float, process: subprocess.Popen[bytes] | None = None
+) -> int | None:
+    """Poll ``url`` until it answers; its status, or None at the deadline (or as soon as
+    ``process``, the server, has exited)."""
     import urllib.error
     import urllib.request
 
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return None
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 return int(response.status)
@@ -141,33 +146,44 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 # --- the node -----------------------------------------------------------------------------------
 def start_node(
-    datadir: Path, port: int, node_args: list[str]
-) -> tuple[subprocess.Popen[bytes], str]:
-    """A regtest node serving the API on ``port``; and which launcher started it."""
-    url = f"http://127.0.0.1:{port}/v1/blocks/tip/height"
+    datadir: Path, node_args: list[str], attempts: int = 3
+) -> tuple[subprocess.Popen[bytes], int, str]:
+    """A regtest node serving the API; its process, its API port, and which launcher started
+    it. A port picked by ``free_port`` can be taken by another socket before the node binds it
+    (an outgoing connection's ephemeral port, say), so a node that exits or never answers is
+    tried again on fresh ports; its stderr goes to ``<datadir>/bench-node-stderr-N.log``, the last
+    lines are printed when it fails."""
     env = {**os.environ, "SEEDCHAIN_API_RATE_LIMIT": "0"}
     cli = Path(sys.executable).parent / "seedchain"
-    if cli.exists():
-        command = [
-            str(cli), "node", "--network", "regtest", "--datadir", str(datadir),
-            "--api-bind", f"127.0.0.1:{port}", "--p2p-bind", f"127.0.0.1:{free_port()}",
-            "--log-format", "json", *node_args,
-        ]  # fmt: skip
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    for attempt in range(1, attempts + 1):
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/v1/blocks/tip/height"
+        log_path = datadir / f"bench-node-stderr-{attempt}.log"
+        if cli.exists():
+            command = [
+                str(cli), "node", "--network", "regtest", "--datadir", str(datadir),
+                "--api-bind", f"127.0.0.1:{port}", "--p2p-bind", f"127.0.0.1:{free_port()}",
+                "--log-format", "json", *node_args,
+            ]  # fmt: skip
+            launcher = " ".join(["seedchain node", *node_args])
+        else:
+            command = [sys.executable, __file__, "--serve", str(datadir), str(port)]
+            launcher = "bench launcher (no seedchain command in this environment)"
+        with log_path.open("wb") as log_file:
+            process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
+        if wait_http(url, time.monotonic() + 30, process) == 200 and all(
+            wait_http(url, time.monotonic() + 1, process) == 200 for _ in range(150)
+        ):
+            return process, port, launcher
+        stop(process)
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        print(
+            f"node attempt {attempt} (port {port}) did not serve the API; its last lines:",
+            *tail,
+            sep="\n  ",
+            file=sys.stderr,
         )
-        status = wait_http(url, time.monotonic() + 15)
-        if status == 200 and wait_http(url, time.monotonic() + 1) == 200:
-            ok = all(wait_http(url, time.monotonic() + 1) == 200 for _ in range(150))
-            if ok:
-                return process, " ".join(["seedchain node", *node_args])
-        stop(process)
-    command = [sys.executable, __file__, "--serve", str(datadir), str(port)]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    if wait_http(url, time.monotonic() + 30) != 200:
-        stop(process)
-        raise SystemExit("the node's API did not come up")
-    return process, "bench launcher (seedchain node does not serve the API yet)"
+    raise SystemExit("the node's API did not come up")
 
 
 async def serve(datadir: Path, port: int) -> None:
@@ -405,8 +421,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="seedchain-api-bench-") as tmp:
         datadir = Path(tmp)
-        port = free_port()
-        node, launcher = start_node(datadir, port, args.node_args.split())
+        node, port, launcher = start_node(datadir, args.node_args.split())
         try:
             base = f"http://127.0.0.1:{port}"
             figure = run_wrk(
