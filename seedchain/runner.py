@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 EVENT_LOOPS = ("uvloop", "asyncio")
 
@@ -52,5 +51,4 @@ def loop_factory(choice: str | None = None) -> Callable[[], asyncio.AbstractEven
         import uvloop
     except ImportError:
         return None
-    factory: Callable[[], Any] = uvloop.new_event_loop
-    return factory
+    return uvloop.new_event_loop

@@ -15,34 +15,30 @@ import pytest
 from seedchain.runner import loop_factory, run_service
 
 
-def running_loop_module(environ_choice: str | None) -> str:
+def running_loop_module(monkeypatch: pytest.MonkeyPatch, environ_choice: str | None) -> str:
     seen: list[str] = []
 
     async def main() -> None:
         seen.append(type(asyncio.get_running_loop()).__module__)
 
-    old = os.environ.pop("SEEDCHAIN_EVENT_LOOP", None)
-    try:
-        if environ_choice is not None:
-            os.environ["SEEDCHAIN_EVENT_LOOP"] = environ_choice
-        assert run_service(main) == 0
-    finally:
-        os.environ.pop("SEEDCHAIN_EVENT_LOOP", None)
-        if old is not None:
-            os.environ["SEEDCHAIN_EVENT_LOOP"] = old
+    if environ_choice is None:
+        monkeypatch.delenv("SEEDCHAIN_EVENT_LOOP", raising=False)
+    else:
+        monkeypatch.setenv("SEEDCHAIN_EVENT_LOOP", environ_choice)
+    assert run_service(main) == 0
     return seen[0]
 
 
-def test_services_run_on_uvloop_by_default() -> None:
+def test_services_run_on_uvloop_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvloop  # a dependency: its absence is a failure, not a skip
 
     assert loop_factory("uvloop") is uvloop.new_event_loop
-    assert running_loop_module(None).startswith("uvloop")
+    assert running_loop_module(monkeypatch, None).startswith("uvloop")
 
 
-def test_asyncio_loop_on_request() -> None:
+def test_asyncio_loop_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loop_factory("asyncio") is None
-    assert running_loop_module("asyncio").startswith("asyncio")
+    assert running_loop_module(monkeypatch, "asyncio").startswith("asyncio")
 
 
 def test_an_unknown_loop_is_refused() -> None:
