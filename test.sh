@@ -8,7 +8,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"
 ruff check .
 echo "== mypy --strict"
-mypy --strict consensus mining wallet p2p
+mypy --strict consensus mining wallet p2p node pool seedchain
 echo "== import contracts"
 lint-imports
 echo "== pytest"
