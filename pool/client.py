@@ -17,6 +17,7 @@ import contextlib
 import functools
 import itertools
 import json
+import socket
 import time
 from typing import Any
 
@@ -101,9 +102,29 @@ class StratumMiner:
             await self.miner.aclose()
 
     # --- one connection ---------------------------------------------------------------------------
-    async def _session(self) -> None:
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """Connect within ``connect_timeout``, trying each address of the pool's name in turn.
+
+        The name is looked up here rather than by ``open_connection``: uvloop's
+        ``create_connection`` waits for its own lookup without cancelling it at the deadline, so
+        a lookup that failed afterwards was logged as "Future exception was never retrieved"
+        (seen in the compose cluster while the pool's container was stopping). Awaited directly,
+        the lookup is cancelled with the deadline; the numeric address then needs none."""
+        loop = asyncio.get_running_loop()
         async with asyncio.timeout(self.connect_timeout):
-            reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_LINE)
+            infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+            error = OSError(f"no address for {self.host}")
+            for *_, address in infos:
+                try:
+                    return await asyncio.open_connection(
+                        str(address[0]), int(address[1]), limit=MAX_LINE
+                    )
+                except OSError as exc:
+                    error = exc
+            raise error
+
+    async def _session(self) -> None:
+        reader, writer = await self._open()
         self._writer = writer
         self._job = None
         try:
