@@ -77,7 +77,9 @@ wait_for() {
     done
 }
 
-step "1. build the image ($ENGINE) and start the cluster ($PROJECT)"
+image_step="build the image"
+[ -z "${SKIP_BUILD:-}" ] || image_step="the image already built"
+step "1. $image_step ($ENGINE), start the cluster ($PROJECT)"
 build=(build -t seedchain:latest)
 if [ -n "${CA_BUNDLE:-}" ]; then
     pipconf=$(mktemp)
