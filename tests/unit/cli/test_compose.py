@@ -105,6 +105,14 @@ def test_the_wallet_tool_runs_seedchain_wallet_against_node0(
     assert (node.hostname, node.port) == ("node0", REGTEST.api_port)
 
 
+def test_one_image_built_once_and_never_pulled() -> None:
+    builders = [name for name, spec in SERVICES.items() if "build" in spec]
+    assert builders == ["node0"]  # compose builds the image once, not once per service
+    for name, spec in SERVICES.items():
+        assert spec["image"] == "seedchain:latest", name
+        assert spec["pull_policy"] == "never", name  # it is no registry's image
+
+
 def test_only_loopback_ports_are_published() -> None:
     published = [port for spec in SERVICES.values() for port in spec.get("ports", [])]
     assert published
