@@ -9,6 +9,7 @@ echo "== ruff"
 ruff check .
 echo "== mypy --strict"
 mypy --strict consensus mining wallet p2p node pool seedchain
+MYPYPATH=tests/unit/pool:tests/unit/p2p mypy --strict --explicit-package-bases tests
 echo "== import contracts"
 lint-imports
 echo "== pytest"

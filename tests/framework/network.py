@@ -16,13 +16,14 @@ import random
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from tests.framework.p2p_interface import P2PInterface
 from tests.framework.testnode import TestNode
 from tests.framework.util import wait_until
 
 Link = tuple[TestNode, TestNode]
+PeerT = TypeVar("PeerT", bound=P2PInterface)
 
 
 async def connect_nodes(a: TestNode, b: TestNode) -> None:
@@ -154,6 +155,14 @@ class TestNetwork:
 
     async def add_node(self, **kwargs: Any) -> TestNode:
         return (await self.add_nodes(1, **kwargs))[0]
+
+    @overload
+    async def add_p2p(
+        self, node: TestNode, peer: None = None, **connect_kwargs: Any
+    ) -> P2PInterface: ...
+
+    @overload
+    async def add_p2p(self, node: TestNode, peer: PeerT, **connect_kwargs: Any) -> PeerT: ...
 
     async def add_p2p(
         self, node: TestNode, peer: P2PInterface | None = None, **connect_kwargs: Any

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from consensus.params import REGTEST
+from consensus.params import REGTEST, ChainParams
 from consensus.transaction import COIN
 from tests.framework.factory import Key
 from tests.functional.test_wallet_support import (
@@ -157,7 +157,7 @@ def test_bad_input_changes_nothing(tmp_path: Path) -> None:
         assert alice.json("balance")["confirmed"] == 101 * SUBSIDY
 
 
-def _main() -> object:
+def _main() -> ChainParams:
     from consensus.params import MAIN
 
     return MAIN

@@ -89,7 +89,7 @@ def view_and_block(draw: st.DrawFn) -> tuple[DictCoinView, Block, int]:
         )
     spendable = list(view.coins.items())
     txs: list[Transaction] = []
-    while spendable and draw(st.booleans()):
+    while len(spendable) > 0 and draw(st.booleans()):
         k = draw(st.integers(1, min(3, len(spendable))))
         chosen, spendable = spendable[:k], spendable[k:]
         total = sum(c.value for _, c in chosen)

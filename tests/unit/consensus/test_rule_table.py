@@ -19,7 +19,7 @@ from consensus.block_rules import (
 from consensus.coinbase import block_subsidy, make_coinbase
 from consensus.encoding import pack
 from consensus.merkle import merkle_root
-from consensus.params import MAIN, REGTEST
+from consensus.params import MAIN, REGTEST, ChainParams
 from consensus.pow import compact_to_target
 from consensus.transaction import MAX_MONEY, MAX_TX_SIZE, OutPoint, Transaction, TxOut
 from consensus.tx_rules import check_transaction_sanity
@@ -49,7 +49,11 @@ def validate(chain: ChainBuilder, block: Block, now: int = NOW) -> None:
 
 
 def pay(
-    chain: ChainBuilder, height: int, outputs: list[TxOut], key: Key | None = None, params=P
+    chain: ChainBuilder,
+    height: int,
+    outputs: list[TxOut],
+    key: Key | None = None,
+    params: ChainParams = P,
 ) -> Transaction:
     outpoint, out = chain.coinbase_coin(height)
     return spend([(outpoint, out, key or chain.miner_key)], outputs, params)

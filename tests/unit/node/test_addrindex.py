@@ -5,6 +5,7 @@ its tip is unknown."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from consensus.block import Block
 from consensus.transaction import OutPoint, Transaction, TxOut
 from node.addrindex import AddressIndex
-from node.chain import ChainState
+from node.chain import ChainState, ChainUpdate
 from tests.framework.factory import ChainBuilder, Key, spend
 
 NOW = 2_000_000_000
@@ -82,14 +83,17 @@ def payments(builder: ChainBuilder, first_height: int) -> list[Block]:
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> ChainState:
+def chain(tmp_path: Path) -> Iterator[ChainState]:
     state = ChainState.open(tmp_path / "chain", ChainBuilder().params)
     yield state
     state.close()
 
 
 def attach(chain: ChainState, index: AddressIndex) -> None:
-    chain.listeners.append(lambda update: index.sync(chain))
+    def listener(update: ChainUpdate) -> None:
+        index.sync(chain)
+
+    chain.listeners.append(listener)
 
 
 def test_follows_blocks_and_a_reorg(chain: ChainState, tmp_path: Path) -> None:
@@ -244,12 +248,16 @@ def test_the_index_waits_while_the_node_is_far_behind(chain: ChainState, tmp_pat
     context.wake_indexer = lambda: woken.append(True)
     index = AddressIndex(tmp_path / "index.sqlite", chain.params)
     context.attach(index)
+
+    def index_waiting() -> bool:  # a fresh read each time: mypy would keep an assert's narrowing
+        return context.index_waiting
+
     feed(chain, main.blocks[1:21])
     assert context.index_catch_up_step() is True  # nothing to do for now: it waits
-    assert context.index_waiting and not index.is_synced(chain) and not woken
+    assert index_waiting() and not index.is_synced(chain) and not woken
     best.height = 22
     feed(chain, main.blocks[21:])  # close to the best header now: the listener wakes the task
-    assert woken and not context.index_waiting
+    assert woken and not index_waiting()
     while not context.index_catch_up_step():
         pass
     check_against_chain(index, chain, tmp_path)

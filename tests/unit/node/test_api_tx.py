@@ -3,7 +3,7 @@ endpoints — against a real regtest node."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
 import pytest
@@ -262,17 +262,19 @@ async def test_concurrent_posts_are_batched_when_the_node_offers_it(api: LiveApi
     import time
 
     from consensus.errors import ConsensusError
+    from node.mempool import AcceptResult
     from node.mempool_errors import MempoolError
 
     node = api.node
     batches: list[int] = []
+    Results = list[AcceptResult | ConsensusError | MempoolError]
 
-    async def submit_transactions(txs: list[Transaction]) -> list[object]:
+    async def submit_transactions(txs: Sequence[Transaction]) -> Results:
         batches.append(len(txs))
         now = int(time.time())
 
-        def accept_all() -> list[object]:
-            results: list[object] = []
+        def accept_all() -> Results:
+            results: Results = []
             for tx in txs:
                 try:
                     results.append(node.mempool.accept(tx, now))
@@ -285,11 +287,12 @@ async def test_concurrent_posts_are_batched_when_the_node_offers_it(api: LiveApi
     await api.generate(6)
     good = [pay(await api.coinbase_at(h), ALICE, BOB, COIN) for h in range(11, 17)]
     bad = pay(await api.coinbase_at(17), BOB, CAROL, COIN)  # BOB's key for ALICE's coin
-    node.submit_transactions = submit_transactions  # type: ignore[attr-defined]
+    # patch the instance for this test (the class method comes back below): mypy forbids it
+    node.submit_transactions = submit_transactions  # type: ignore[method-assign]
     try:
         replies = await asyncio.gather(*(api.post_tx(tx) for tx in [*good, bad]))
     finally:
-        del node.submit_transactions  # type: ignore[attr-defined]
+        del node.submit_transactions
     assert [r.status for r in replies] == [200] * 6 + [400]
     assert replies[-1].error_code == "key_hash_mismatch"
     assert sum(batches) == 7 and max(batches) >= 2

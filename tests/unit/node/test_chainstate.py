@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def feed(chain: ChainState, blocks: list[Block]) -> None:
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> ChainState:
+def chain(tmp_path: Path) -> Iterator[ChainState]:
     state = ChainState.open(tmp_path, ChainBuilder().params)
     yield state
     state.close()

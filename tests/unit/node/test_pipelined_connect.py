@@ -142,7 +142,8 @@ def run(steps: Generator[object, None, ChainUpdate], verifier: GatedVerifier) ->
         try:
             next(steps)
         except StopIteration as stop:
-            return stop.value
+            update: ChainUpdate = stop.value
+            return update
 
 
 def test_blocks_stored_while_it_waits_join_the_activation(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_a_killed_worker_changes_no_answer(verifier: ParallelVerifier) -> None:
     assert verifier.submit(JOBS).result() == -1  # the pool is running
     pool = verifier._pool
     assert pool is not None
-    for pid in list(pool._processes):  # type: ignore[attr-defined]
+    for pid in list(pool._processes):
         os.kill(pid, signal.SIGKILL)
     bad = corrupt(JOBS, 100)
     assert verifier.submit(bad).result() == 100  # verified in this thread instead

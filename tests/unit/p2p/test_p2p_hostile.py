@@ -24,7 +24,7 @@ from p2p_testkit import (
     wait_until,
 )
 
-from p2p import MAX_FRAME, FrameTooLarge, Misbehaving, Ping, TxMessage
+from p2p import MAX_FRAME, FrameTooLarge, Message, Misbehaving, Peer, Ping, TxMessage
 
 DAY = 24 * 60 * 60
 
@@ -146,7 +146,7 @@ async def test_discouragement_refuses_a_reconnect_until_it_expires() -> None:
     clock = FakeClock()
     handler = RecordingHandler()
 
-    def judge(peer, message):
+    def judge(peer: Peer, message: Message) -> None:
         if isinstance(message, Ping) and message.nonce == 666:
             raise Misbehaving("sent the number of the beast")
 

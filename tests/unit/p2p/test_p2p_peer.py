@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import WSCloseCode, WSMsgType
-from p2p_testkit import FAST, fake_peer, other_chain, remote_version, sample_tx, wait_until
+from p2p_testkit import (
+    FAST,
+    FakeWebSocket,
+    RecordingHandler,
+    fake_peer,
+    other_chain,
+    remote_version,
+    sample_tx,
+    wait_until,
+)
 
 from p2p import (
     INV_TX,
+    DisconnectReason,
     HandshakeTimeout,
     Inv,
     InvItem,
+    Message,
     Misbehaving,
+    P2PError,
+    Peer,
     Ping,
     Pong,
     SelfConnection,
@@ -26,7 +40,9 @@ from p2p import (
 )
 
 
-async def handshaken(**kwargs):
+async def handshaken(
+    **kwargs: Any,
+) -> tuple[Peer, FakeWebSocket, RecordingHandler, asyncio.Task[DisconnectReason]]:
     peer, ws, handler = fake_peer(**kwargs)
     ws.feed(remote_version())
     ws.feed(Verack())
@@ -93,7 +109,7 @@ async def test_ping_loop_drops_a_silent_peer() -> None:
         (Ping(1), Misbehaving.code),  # not a version first
     ],
 )
-async def test_handshake_refusals(first, error_code: str) -> None:
+async def test_handshake_refusals(first: Message, error_code: str) -> None:
     peer, ws, handler = fake_peer()
     ws.feed(first)
     reason = await asyncio.wait_for(peer.run(), 2)
@@ -101,6 +117,7 @@ async def test_handshake_refusals(first, error_code: str) -> None:
     assert handler.connected == [] and handler.disconnected == []  # never connected
     with pytest.raises(Exception) as excinfo:
         await peer.wait_ready()
+    assert isinstance(excinfo.value, P2PError)  # wait_ready raises the P2PError that ended it
     assert excinfo.value.code == error_code
 
 
@@ -132,7 +149,7 @@ async def test_handshake_deadline() -> None:
             WSCloseCode.PROTOCOL_ERROR, "bad opcode"), None), "malformed_message"),
     ],
 )
-async def test_misbehaviour_closes_and_discourages(frame, code: str) -> None:
+async def test_misbehaviour_closes_and_discourages(frame: aiohttp.WSMessage, code: str) -> None:
     peer, ws, handler, task = await handshaken()
     ws.feed_raw(frame)
     reason = await asyncio.wait_for(task, 2)
@@ -151,7 +168,7 @@ async def test_second_version_is_misbehaviour() -> None:
 async def test_handler_verdicts() -> None:
     _, ws, handler, task = await handshaken()
 
-    def punish(peer, message):
+    def punish(peer: Peer, message: Message) -> None:
         raise Misbehaving("sent an invalid block")
 
     handler.on_message_hook = punish
@@ -161,7 +178,7 @@ async def test_handler_verdicts() -> None:
 
     peer, ws, handler, task = await handshaken()
 
-    def crash(peer, message):
+    def crash(peer: Peer, message: Message) -> None:
         raise KeyError("bug in the node")
 
     handler.on_message_hook = crash
@@ -177,14 +194,15 @@ async def test_reader_waits_for_the_handler() -> None:
     seen: list[int] = []
 
     class Slow:
-        async def on_peer_connected(self, peer):
+        async def on_peer_connected(self, peer: Peer) -> None:
             pass
 
-        async def on_message(self, peer, message):
+        async def on_message(self, peer: Peer, message: Message) -> None:
+            assert isinstance(message, Pong)  # the test feeds only pongs
             seen.append(message.nonce)
             await gate.wait()
 
-        async def on_peer_disconnected(self, peer, reason):
+        async def on_peer_disconnected(self, peer: Peer, reason: DisconnectReason) -> None:
             pass
 
     peer._handler = Slow()  # swap in a handler that blocks

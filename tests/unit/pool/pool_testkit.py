@@ -494,7 +494,9 @@ class ScriptedMiner:
         message: dict[str, Any] = json.loads(line)
         if message.get("method") == "mining.notify":
             p = message["params"]
-            self.jobs.append(NotifyJob(*p[:9], difficulty=self.difficulty))
+            # job_id, prevhash, coinb1, coinb2, branch, version, nbits, ntime, clean
+            job: tuple[str, str, str, str, list[str], str, str, str, bool] = tuple(p[:9])
+            self.jobs.append(NotifyJob(*job, difficulty=self.difficulty))
         elif message.get("method") == "mining.set_difficulty":
             self.difficulty = float(message["params"][0])
             self.difficulties.append(self.difficulty)

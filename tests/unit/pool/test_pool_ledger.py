@@ -10,8 +10,10 @@ from pool_testkit import (
     ALICE,
     BOB,
     OPERATOR,
+    BuiltHeader,
     FakeChain,
     FakeNodeClient,
+    NotifyJob,
     ScriptedMiner,
     bits_for_work,
     diff_to_target,
@@ -46,11 +48,11 @@ async def test_carry_and_orphan_reversal(tmp_path: Path) -> None:
             assert (await m.authorize(key.address()))["result"] is True
         share_target = diff_to_target(2.0**-24)
 
-        def share(m: ScriptedMiner, job: object, n: int) -> object:
+        def share(m: ScriptedMiner, job: NotifyJob, n: int) -> BuiltHeader:
             # a share that is not a block
             start = 0
             while True:
-                built = m.find(job, n.to_bytes(4, "little"), target=share_target, start=start)  # type: ignore[arg-type]
+                built = m.find(job, n.to_bytes(4, "little"), target=share_target, start=start)
                 if built.value > network_target:
                     return built
                 start = int.from_bytes(bytes.fromhex(built.nonce_hex), "little") + 1

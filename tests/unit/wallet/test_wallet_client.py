@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
 from aiohttp import web
@@ -19,7 +19,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @contextlib.asynccontextmanager
-async def serve(routes: dict[str, Handler]) -> AsyncIterator[str]:
+async def serve(routes: Mapping[str, Handler]) -> AsyncIterator[str]:
     app = web.Application()
     for path, handler in routes.items():
         app.router.add_route("*", path, handler)
@@ -164,6 +164,7 @@ async def test_history_pages_are_followed() -> None:
 
 
 def test_malformed_transactions_are_node_errors() -> None:
+    bad: object
     for bad in ({}, {"txid": "zz", "vin": [], "vout": [], "status": {"confirmed": False}}, []):
         with pytest.raises(NodeError, match="malformed transaction"):
             ChainTx.from_json(bad)
