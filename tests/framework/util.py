@@ -1,4 +1,5 @@
-"""Small helpers of the functional test framework: polled waits with a deadline, hex helpers.
+"""Small helpers of the functional test framework: polled waits with a deadline, hex helpers,
+a free loopback port.
 
 Standard library only. Never ``asyncio.sleep`` to "let things settle" in a test: wait for the
 condition you need with ``wait_until`` (or a ping round trip, ``P2PInterface.sync_with_ping``).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +20,14 @@ from typing import Any
 Predicate = Callable[[], bool | Awaitable[bool]]
 
 POLL_INTERVAL = 0.02
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listened on a moment ago (nothing does once the
+    probing socket closes: connecting to it is refused until someone binds it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class WaitTimeout(AssertionError):

@@ -15,10 +15,10 @@ from pathlib import Path
 from consensus.params import REGTEST, ChainParams
 from consensus.transaction import COIN
 from tests.framework.factory import Key
+from tests.framework.util import free_port
 from tests.functional.test_wallet_support import (
     Wallet,
     assert_one_line_error,
-    free_port,
     mine,
     run_node,
 )

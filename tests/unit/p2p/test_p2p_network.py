@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,7 @@ from p2p import (
     TxMessage,
     WrongChain,
 )
+from tests.framework.util import free_port
 
 
 async def test_handshake_ping_and_a_transaction() -> None:
@@ -101,12 +101,6 @@ async def test_connection_limits() -> None:
         with pytest.raises(ConnectFailed):
             await b.connect(f"127.0.0.1:{server.port}")  # the server's one inbound slot too
         assert server.inbound_count == 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_configured_peer_that_comes_up_later_is_reached_with_backoff() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from pool.client import StratumMiner
+from tests.framework.util import free_port
 
 ADDRESS = "rsc1qt68gtluravv8qggugm9pzw83h9q4skeqn8v7y4"
 Info = tuple[int, int, int, str, tuple[str, int]]
@@ -30,12 +31,6 @@ async def listener() -> AsyncIterator[int]:
         writer.close()
     server.close()
     await server.wait_closed()
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])  # nothing listens once the socket is closed
 
 
 def lookup_returning(
@@ -73,7 +68,7 @@ async def test_each_address_is_tried_in_turn(
 ) -> None:
     calls: list[str] = []
     loop = asyncio.get_running_loop()
-    lookup = lookup_returning([info(closed_port()), info(listener)], calls)
+    lookup = lookup_returning([info(free_port()), info(listener)], calls)
     monkeypatch.setattr(loop, "getaddrinfo", lookup)
     _, writer = await open_with(StratumMiner("pool.example", 3333, ADDRESS))
     assert calls == ["pool.example"]
@@ -83,7 +78,7 @@ async def test_each_address_is_tried_in_turn(
 
 async def test_no_address_that_answers_is_the_last_error(monkeypatch: pytest.MonkeyPatch) -> None:
     loop = asyncio.get_running_loop()
-    lookup = lookup_returning([info(closed_port()), info(closed_port())], [])
+    lookup = lookup_returning([info(free_port()), info(free_port())], [])
     monkeypatch.setattr(loop, "getaddrinfo", lookup)
     with pytest.raises(ConnectionRefusedError):
         await open_with(StratumMiner("pool.example", 3333, ADDRESS))

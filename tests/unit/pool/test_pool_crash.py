@@ -11,7 +11,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -31,18 +30,13 @@ from pool_testkit import (
 from consensus.addresses import address_to_lock
 from consensus.hashing import hex_to_hash
 from tests.framework.factory import Key
+from tests.framework.util import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 DAVE = Key.from_index(54)
 KEYS = [ALICE, BOB, CAROL, DAVE]
 COIN = 100_000_000
 DIFFICULTY = 2.0**-32  # every header is a share (share work 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PoolProcess:

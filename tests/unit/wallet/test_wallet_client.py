@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
 from aiohttp import web
 
 from consensus.params import MAIN, REGTEST
+from tests.framework.util import free_port
 from wallet.client import NodeClient, check_node_url, default_node_url
 from wallet.errors import BroadcastRejected, InvalidInput, NodeError, NodeUnreachable
 from wallet.history import ChainTx
@@ -32,12 +32,6 @@ async def serve(routes: Mapping[str, Handler]) -> AsyncIterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_default_url_and_url_checks() -> None:
