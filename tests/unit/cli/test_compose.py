@@ -51,16 +51,13 @@ def parse(service: str, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
     return build_parser().parse_args(argv)  # builds the parser after the variables are set
 
 
-def hostport(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    return host, int(port)
-
-
 def test_every_node_parses_and_listens_where_the_others_look(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    peers = {}
     for name in NODES:
         config = cmd_node.build_config(parse(name, monkeypatch))
+        peers[name] = config.peers
         assert config.params is REGTEST
         assert (config.api_bind.host, config.api_bind.port) == ("0.0.0.0", REGTEST.api_port)
         assert (config.p2p_bind.host, config.p2p_bind.port) == ("0.0.0.0", REGTEST.p2p_port)
@@ -71,7 +68,6 @@ def test_every_node_parses_and_listens_where_the_others_look(
         assert "/data" in str(SERVICES[name]["volumes"])
         test = " ".join(SERVICES[name]["healthcheck"]["test"])
         assert f"http://127.0.0.1:{REGTEST.api_port}/healthz" in test
-    peers = {name: cmd_node.build_config(parse(name, monkeypatch)).peers for name in NODES}
     assert not peers["node0"] and peers["node1"] and len(peers["node2"]) == 2
 
 
@@ -117,9 +113,9 @@ def test_only_loopback_ports_are_published() -> None:
     published = [port for spec in SERVICES.values() for port in spec.get("ports", [])]
     assert published
     for port in published:
-        host, _, rest = str(port).partition(":")
+        host, *ports = str(port).split(":")  # 127.0.0.1:host port:container port
         assert host == "127.0.0.1", port
-        assert hostport(rest)[0]  # host port : container port
+        assert len(ports) == 2 and all(p.isdigit() for p in ports), port
 
 
 def test_the_dockerfile_copies_every_package_the_project_installs() -> None:
