@@ -23,6 +23,7 @@ from typing import Any
 import structlog
 
 from p2p.address import canonical_address
+from p2p.atomicfile import write_atomically
 from p2p.errors import InvalidAddress
 from p2p.messages import MAX_ADDR_ENTRIES, U64_MAX, AddrEntry
 
@@ -186,14 +187,14 @@ class AddressBook:
 
     def save(self) -> None:
         """Write the book atomically (blocking; see ``save_async``)."""
-        _write_atomically(self.path, self.snapshot())
+        write_atomically(self.path, self.snapshot())
         self._dirty = False
 
     async def save_async(self) -> None:
         """Snapshot on the event loop, write in a worker thread."""
         data = self.snapshot()
         self._dirty = False
-        await asyncio.to_thread(_write_atomically, self.path, data)
+        await asyncio.to_thread(write_atomically, self.path, data)
 
     def _load(self) -> None:
         try:
@@ -238,21 +239,6 @@ def _parse(raw: bytes) -> list[AddressInfo]:
             raise ValueError(f"bad address {info.address!r}")
         result.append(info)
     return result
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class AddrRateLimiter:
