@@ -72,6 +72,7 @@ class NodeConfig:
     max_inbound: int = 64
     cache_mb: int = 128  # coin cache, like Bitcoin Core's -dbcache (450 MiB there)
     mempool_mb: int = 64
+    persist_mempool: bool = True  # save the mempool at shutdown, load it at start (Core's default)
     verify_processes: int = 0
     verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions
     extra: dict[str, str] = field(default_factory=dict)

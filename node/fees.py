@@ -31,6 +31,7 @@ FeeRateSizes = Sequence[tuple[float, int]]
 
 MIN_SCALE = 1e-100  # renormalise the lazily decayed averages below this scale
 
+
 class FeeEstimator:
     """Confirmation statistics by fee-rate bucket and by blocks waited (1..max_target)."""
 
@@ -144,6 +145,30 @@ class FeeEstimator:
             unit = 1.0 / self.scale
             for period in range(min(waited, self.max_target)):
                 self.failed[period][bucket] += unit
+        self.version += 1
+
+    def flush_unconfirmed(self) -> None:
+        """Stop tracking every waiting transaction, each counted as not confirmed in the blocks
+        it waited (Core's ``FlushUnconfirmed``, before the statistics are saved at shutdown)."""
+        for txid in list(self.tracked):
+            self._remove(txid, in_block=False)
+
+    def load_statistics(
+        self,
+        best_height: int | None,
+        confirmed: list[list[float]],
+        failed: list[list[float]],
+        tx_count: list[float],
+        fee_rate_sum: list[float],
+    ) -> None:
+        """Take the statistics saved by an earlier run (``node.persist``; true values, shapes
+        already checked) into this fresh estimator."""
+        self.best_height = best_height
+        self.confirmed = [list(row) for row in confirmed]
+        self.failed = [list(row) for row in failed]
+        self.tx_count = list(tx_count)
+        self.fee_rate_sum = list(fee_rate_sum)
+        self.scale = 1.0
         self.version += 1
 
     def estimates(self, targets: Iterable[int]) -> dict[int, float | None]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from consensus.block import Block
-from consensus.errors import ConsensusError
+from consensus.errors import ConsensusError, MissingInputs
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.transaction import OutPoint, Transaction
@@ -95,6 +95,19 @@ class Mempool:
         ``verify_many`` (see ``node.mempool_batch``); per transaction, its ``AcceptResult`` or
         the error that refused it, exactly as one ``accept`` call after another would give."""
         return accept_batch(self, txs, now, verify_many)
+
+    def restore(self, tx: Transaction, entered: int, now: int) -> AcceptResult:
+        """Accept ``tx`` as saved by an earlier run (``node.persist``): every check of
+        ``accept`` against today's chain and mempool, but the entry keeps its time ``entered``
+        (so it expires when it would have). Never held as an orphan: unknown inputs raise
+        ``MissingInputs``."""
+        self._last_now = max(self._last_now, now)
+        try:
+            return accept_one(self, tx, now, entered=min(entered, now))
+        except MissingParents as missing:
+            raise MissingInputs(
+                f"{tx.txid_hex} spends outputs of {len(missing.parents)} unknown transaction(s)"
+            ) from None
 
     def _accept_one(self, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
         return accept_one(self, tx, now, from_block)

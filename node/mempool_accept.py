@@ -36,9 +36,16 @@ if TYPE_CHECKING:
     from node.mempool import Mempool
 
 
-def accept_one(pool: Mempool, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
+def accept_one(
+    pool: Mempool,
+    tx: Transaction,
+    now: int,
+    from_block: bool = False,
+    entered: int | None = None,
+) -> AcceptResult:
     """Check ``tx`` against the chain view and mempool (cheapest first, signatures last) and
-    commit it; raises the first broken rule (``MissingParents`` for unknown inputs)."""
+    commit it; raises the first broken rule (``MissingParents`` for unknown inputs). The entry's
+    time is ``entered`` when given (a transaction saved by an earlier run), else ``now``."""
     graph = pool.graph
     entries = graph.entries
     policy = pool.policy
@@ -100,7 +107,7 @@ def accept_one(pool: Mempool, tx: Transaction, now: int, from_block: bool = Fals
         bad = cache.first_bad(jobs, pool.verifier)
         if bad >= 0:
             raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
-    return commit(pool, tx, fee, size, now, parents, ancestors, replaced, from_block)
+    return commit(pool, tx, fee, size, now, parents, ancestors, replaced, from_block, entered)
 
 
 def commit(
@@ -113,6 +120,7 @@ def commit(
     ancestors: set[bytes],
     replaced: set[bytes],
     from_block: bool,
+    entered: int | None = None,
 ) -> AcceptResult:
     graph = pool.graph
     floor = pool.rolling_floor
@@ -120,7 +128,8 @@ def commit(
         floor.decay(now, graph.total_size, pool.policy.max_bytes)
     removed = graph.remove(replaced) if replaced else []
     pool._sequence += 1
-    entry = MempoolEntry(tx, tx.txid, fee, size, now, pool.chain.tip_height, pool._sequence)
+    time = now if entered is None else entered
+    entry = MempoolEntry(tx, tx.txid, fee, size, time, pool.chain.tip_height, pool._sequence)
     graph.add(entry, parents, ancestors, link_children=from_block)
     evicted: list[MempoolEntry] = []
     if not from_block and graph.total_size > pool.policy.max_bytes:

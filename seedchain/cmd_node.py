@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cache-mb", type=int, default=int(env("CACHE_MB", "128") or 128))
     p.add_argument("--mempool-mb", type=int, default=int(env("MEMPOOL_MB", "64") or 64))
     p.add_argument(
+        "--persist-mempool",
+        action=argparse.BooleanOptionalAction,
+        default=env("PERSIST_MEMPOOL", "1") not in ("", "0"),
+        help="save the mempool to <datadir>/mempool.dat at shutdown and load it at start"
+        " (default: on)",
+    )
+    p.add_argument(
         "--verify-processes",
         type=int,
         default=int(env("VERIFY_PROCESSES", str(DEFAULT_VERIFY_PROCESSES)) or 0),
@@ -99,6 +106,7 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             log_format=args.log_format,
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
+            persist_mempool=args.persist_mempool,
             verify_processes=args.verify_processes,
             verify_threads=args.verify_threads,
             dial_from_addrbook=not args.no_addrbook_dial,

@@ -79,6 +79,7 @@ class TestNode:
         verify_processes: int = 0,
         cache_mb: int = NodeConfig.cache_mb,
         mine_to: str | None = None,
+        persist_mempool: bool = True,
         extra_args: Sequence[str] = (),
     ) -> None:
         if mode not in ("inprocess", "process", "cli"):
@@ -94,6 +95,7 @@ class TestNode:
         self.verify_processes = verify_processes
         self.cache_mb = cache_mb
         self.mine_to = mine_to
+        self.persist_mempool = persist_mempool
         self.extra_args = tuple(extra_args)
         self.tag = f"test{self.name}".encode()
         self.node: TestNodeServer | None = None  # in-process only
@@ -194,6 +196,7 @@ class TestNode:
             log_format="json",
             cache_mb=self.cache_mb,
             verify_processes=self.verify_processes,
+            persist_mempool=self.persist_mempool,
         )
 
     async def _start_inprocess(self, timeout: float) -> None:
@@ -228,6 +231,8 @@ class TestNode:
             args += ["--peer", peer]
         if self.mine_to:
             args += ["--mine-to", self.mine_to]
+        if not self.persist_mempool:
+            args.append("--no-persist-mempool")
         return [*args, *self.extra_args]
 
     async def _start_process(self, timeout: float) -> None:
