@@ -19,7 +19,7 @@ The chain view must already show the new tip when ``block_connected`` or ``reorg
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 
 from consensus.block import Block
@@ -73,15 +73,15 @@ class Mempool:
         self._rates_cache: tuple[int, list[tuple[float, int]]] = (-1, [])
 
     # --- accepting ----------------------------------------------------------------------------
-    def accept(self, tx: Transaction, now: int) -> AcceptResult:
-        """Validate ``tx`` and add it (or hold it as an orphan). Raises the consensus error of a
-        broken rule, or a ``MempoolError`` for a policy refusal; then nothing has changed."""
+    def accept(self, tx: Transaction, now: int, announcer: Hashable = None) -> AcceptResult:
+        """Validate ``tx`` and add it (or hold it as an orphan announced by ``announcer``: the
+        peer that sent it, None for this node's API). Raises the consensus error of a broken
+        rule, or a ``MempoolError`` for a policy refusal; then nothing has changed."""
         self._last_now = max(self._last_now, now)
         try:
             result = self._accept_one(tx, now)
         except MissingParents as missing:
-            if tx.txid not in self.orphans:
-                self.orphans.add(tx, now)
+            self.orphans.add(tx, now, announcer)
             return AcceptResult(tx.txid, 0, tx.size, orphan=True, missing_parents=missing.parents)
         if not len(self.orphans):
             return result
@@ -308,6 +308,7 @@ class Mempool:
     def check(self) -> None:
         """Verify every internal index from scratch (tests; raises MempoolInconsistency)."""
         self.graph.check()
+        self.orphans.check()
 
     @property
     def count(self) -> int:

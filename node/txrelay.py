@@ -13,7 +13,9 @@ in flight (one ``node.call`` for up to ``MAX_BATCH`` transactions instead of one
 thread round trip cost more than the validation). The queue is bounded: past ``MAX_QUEUED``
 the reader waits (backpressure). The batch in flight is a task owned here; it only awaits the
 chain thread, and its completion callback settles each transaction (mempool, announcement,
-orphan parents asked for, or the sender disconnected for an invalid one). A consequence: a
+orphan parents asked for, or the sender disconnected for an invalid one). Orphans are held as
+announced by their sender; a peer that disconnects has its announcements forgotten at the
+start of the next batch (one is started for it when none is in flight). A consequence: a
 ``pong`` no longer proves that a ``tx`` sent before the ``ping`` is in the mempool; wait for
 the mempool instead.
 """
@@ -68,6 +70,7 @@ class TxRelay:
         self._queued: set[bytes] = set()  # txids queued or in the batch in flight
         self._batch: asyncio.Task[list[AcceptResult | Exception | None]] | None = None
         self._room = asyncio.Event()
+        self._gone: list[Peer] = []  # disconnected peers that had announced orphans
 
     def _known(self, txid: bytes) -> bool:
         return (
@@ -104,6 +107,10 @@ class TxRelay:
     def peer_gone(self, peer: Peer) -> None:
         for txid in [t for t, (p, _) in self.requested.items() if p is peer]:
             del self.requested[txid]
+        if self.node.mempool.orphans.has_announcements(peer):
+            self._gone.append(peer)  # its orphans are forgotten with the next batch (now if idle)
+            if self._batch is None:
+                self._start_batch()
 
     def tip_changed(self) -> None:
         self.rejected.clear()
@@ -133,21 +140,27 @@ class TxRelay:
 
     def _start_batch(self) -> None:
         batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        gone, self._gone = self._gone, []
         self._room.set()
-        txs = [tx for _, tx in batch]
-        self._batch = asyncio.ensure_future(self.node.call(self._accept_batch, txs))
+        self._batch = asyncio.ensure_future(self.node.call(self._accept_batch, batch, gone))
         self._batch.add_done_callback(lambda done: self._batch_done(batch, done))
 
-    def _accept_batch(self, txs: list[Transaction]) -> list[AcceptResult | Exception | None]:
-        """Chain thread: each transaction's result, its consensus error, or None for an honest
-        refusal (policy, or a state that changed under the sender)."""
+    def _accept_batch(
+        self, batch: list[tuple[Peer, Transaction]], gone: list[Peer]
+    ) -> list[AcceptResult | Exception | None]:
+        """Chain thread: first forget the orphans that only disconnected peers announced; then
+        each transaction's result, its consensus error, or None for an honest refusal (policy,
+        or a state that changed under the sender). Orphans are held as announced by their
+        sender (see ``node.mempool_orphans``)."""
         mempool = self.node.mempool
+        for peer in gone:
+            mempool.orphans.erase_for(peer)
         now = int(time.time())
         record = self.node.metrics.record_tx_result
         outcomes: list[AcceptResult | Exception | None] = []
-        for tx in txs:
+        for peer, tx in batch:
             try:
-                outcomes.append(mempool.accept(tx, now))
+                outcomes.append(mempool.accept(tx, now, peer))
             except HONEST_FAILURES as exc:
                 record(exc.code, "p2p")
                 outcomes.append(None)
@@ -199,7 +212,7 @@ class TxRelay:
                 self.pending.extend(outcome.accepted)
         while len(self.requested) > MAX_REQUESTED:
             self.requested.popitem(last=False)
-        if self._queue:
+        if self._queue or self._gone:
             self._start_batch()
 
     def announce_local(self, txids: Sequence[bytes]) -> None:
