@@ -72,6 +72,8 @@ class NetServe:
                     missing.append(item)
                 else:
                     await peer.send(TxMessage(entry.tx))
+                    if self.node.netsync is not None:
+                        self.node.netsync.txrelay.served(item.hash)
         # The blocks just connected are at hand (``Node.relay_blocks``): no trip to the chain
         # thread, which may still be busy with them (indexes, the coin flush).
         relay = self.node.relay_blocks

@@ -5,11 +5,13 @@ May import consensus, msgpack, ``p2p.atomicfile``, the mempool and fee modules a
 library; no clock (time comes in as ``now``) and no logging (the node logs what these return).
 
 **The mempool.** At a clean shutdown every mempool transaction is saved, parents before
-children, with the time it entered. At the next start the node offers them to the mempool again
-in that order (``restore_chunk``: ``Mempool.restore`` runs every check against the chain as it
-is now, and each entry keeps its time, so it expires when it would have). Those older than the
-expiry are dropped; those that fail (confirmed meanwhile, conflicting, spending what a reorg
-undid) are counted, never fatal. Orphans are not saved, as in Core.
+children, with the time it entered. So are the txids of the node's own transactions that no
+peer has asked for yet (``node.txrelay``'s unbroadcast set, as Core saves it). At the next start
+the node offers the transactions to the mempool again in that order (``restore_chunk``:
+``Mempool.restore`` runs every check against the chain as it is now, and each entry keeps its
+time, so it expires when it would have). Those older than the expiry are dropped; those that
+fail (confirmed meanwhile, conflicting, spending what a reorg undid) are counted, never fatal.
+Orphans are not saved, as in Core.
 
 **Fee estimates.** At shutdown the estimator first counts the transactions it still tracks as
 not confirmed in time (Core's ``FlushUnconfirmed``), then its statistics are saved with the
@@ -50,28 +52,44 @@ FILE_SLACK_BYTES = 1024 * 1024  # headers and per-entry framing beyond the trans
 SavedTx = tuple[Transaction, int]  # the transaction and the Unix time it entered the mempool
 
 
+@dataclass(frozen=True)
+class SavedMempool:
+    txs: list[SavedTx]  # parents before children
+    unbroadcast: list[bytes]  # own transactions no peer had asked for (node.txrelay)
+
+
 class PersistFileError(ValueError):
     """A saved file that cannot be used (the message says why); nothing was loaded from it."""
 
 
 # --- the mempool --------------------------------------------------------------------------------
-def encode_mempool(mempool: Mempool, network: str) -> bytes:
-    """Every mempool transaction, parents before children, with its entry time."""
+def encode_mempool(mempool: Mempool, network: str, unbroadcast: Sequence[bytes] = ()) -> bytes:
+    """Every mempool transaction, parents before children, with its entry time; and which of
+    them are still unbroadcast."""
     entries = sorted(mempool.graph.entries.values(), key=lambda e: (e.ancestor_count, e.sequence))
     txs = [[entry.tx.encoded, entry.time] for entry in entries]
-    return bytes(msgpack.packb({"version": MEMPOOL_VERSION, "network": network, "txs": txs}))
+    own = [txid for txid in unbroadcast if txid in mempool]
+    top = {"version": MEMPOOL_VERSION, "network": network, "txs": txs, "unbroadcast": own}
+    return bytes(msgpack.packb(top))
 
 
-def save_mempool(path: Path, mempool: Mempool, network: str) -> int:
+def save_mempool(
+    path: Path, mempool: Mempool, network: str, unbroadcast: Sequence[bytes] = ()
+) -> int:
     """Write ``mempool`` to ``path`` atomically; the number of transactions saved."""
-    write_atomically(path, encode_mempool(mempool, network))
+    write_atomically(path, encode_mempool(mempool, network, unbroadcast))
     return len(mempool)
 
 
-def decode_mempool(data: bytes, network: str) -> list[SavedTx]:
+def decode_mempool(data: bytes, network: str) -> SavedMempool:
     """The saved transactions in file order; ``PersistFileError`` for anything malformed."""
     top = _unpack(data, MAX_TX_SIZE, len(data) // 8 + 16)
-    _check_header(top, MEMPOOL_VERSION, network, {"version", "network", "txs"})
+    _check_header(top, MEMPOOL_VERSION, network, {"version", "network", "txs", "unbroadcast"})
+    unbroadcast = top["unbroadcast"]
+    if not isinstance(unbroadcast, list) or not all(
+        isinstance(t, bytes) and len(t) == 32 for t in unbroadcast
+    ):
+        raise PersistFileError("'unbroadcast' is not a list of txids")
     txs = top["txs"]
     if not isinstance(txs, list):
         raise PersistFileError("'txs' is not a list")
@@ -86,10 +104,10 @@ def decode_mempool(data: bytes, network: str) -> list[SavedTx]:
             saved.append((Transaction.decode(raw), entered))
         except ConsensusError as exc:
             raise PersistFileError(f"entry {index}: {exc}") from None
-    return saved
+    return SavedMempool(saved, unbroadcast)
 
 
-def read_mempool(path: Path, network: str, max_tx_bytes: int) -> list[SavedTx] | None:
+def read_mempool(path: Path, network: str, max_tx_bytes: int) -> SavedMempool | None:
     """The transactions saved at ``path`` (None when there is no file). A file larger than
     ``max_tx_bytes`` (the mempool's cap) plus framing is refused unread."""
     data = _read_limited(path, max_tx_bytes + FILE_SLACK_BYTES)

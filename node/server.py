@@ -23,11 +23,11 @@ import structlog
 from consensus.block import Block, wire_block
 from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
-from node import persist
 from node.api import ApiServer, ApiSettings
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig
 from node.fees import FeeEstimator
+from node.keeper import MempoolKeeper
 from node.mempool import AcceptResult as TxAcceptResult
 from node.mempool import Mempool
 from node.mempool_errors import MempoolError
@@ -57,7 +57,6 @@ ACTIVATION_TXS = 16_000
 GATHER_BLOCKS = 2 * CONNECT_BATCH_BLOCKS
 GATHER_SECONDS = 0.25
 RELAY_BLOCKS = 4  # the last blocks connected, kept for getdata (see Node.relay_blocks)
-RESTORE_CHUNK = 500  # saved mempool transactions offered per chain-thread call at start
 
 
 class Node:
@@ -88,7 +87,7 @@ class Node:
         # waiting for the chain thread, which is still busy with that block's indexes and flush.
         self.relay_blocks: OrderedDict[bytes, Block] = OrderedDict()
         self._opened = False
-        self._mempool_loaded = False  # saved at shutdown only once loaded (Core's rule)
+        self.keeper = MempoolKeeper(self)  # mempool.dat and fee_estimates.dat
 
     # --- the chain thread ---------------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -207,7 +206,7 @@ class Node:
         self.chain = ChainState.open(self.config.datadir, self.params, **kwargs)
         policy = MempoolPolicy(max_bytes=self.config.mempool_mb * 1024 * 1024)
         estimator = FeeEstimator()
-        self._load_fee_estimates(estimator)
+        self.keeper.load_fee_estimates(estimator)
         self.mempool = Mempool(self.params, self.chain, policy, estimator=estimator)
         if self.config.verify_threads:
             self._tx_verifier = ThreadVerifier(self.config.verify_threads)
@@ -215,71 +214,14 @@ class Node:
         self._opened = True
         tune_gc()
 
-    def _close(self) -> None:
+    def _close(self, unbroadcast: Sequence[bytes] = ()) -> None:
         if self._opened:
-            self._save_mempool_state()
+            self.keeper.save(unbroadcast)
         self.chain.close()
         if self._tx_verifier is not None:
             self._tx_verifier.close()
         if self._verifier is not None:
             self._verifier.close()
-
-    # --- mempool and fee estimates across restarts (node.persist) -----------------------------
-    def _load_fee_estimates(self, estimator: FeeEstimator) -> None:
-        """Chain thread, at open: the statistics saved at the last clean shutdown, if usable."""
-        path = self.config.datadir / persist.FEE_ESTIMATES_FILE
-        try:
-            data = persist.read_fee_estimates(path)
-            if data is not None:
-                persist.load_fee_estimates(data, estimator, self.params.name, int(time.time()))
-                log.info("fee_estimates_loaded", best_height=estimator.best_height)
-        except (persist.PersistFileError, OSError) as exc:
-            log.warning("fee_estimates_ignored", file=str(path), reason=str(exc))
-
-    async def _load_mempool(self) -> None:
-        """Offer the transactions saved at the last clean shutdown, a chunk per chain-thread
-        call so that blocks and new transactions are served meanwhile."""
-        path = self.config.datadir / persist.MEMPOOL_FILE
-        started = time.monotonic()
-        max_bytes = self.mempool.policy.max_bytes
-        try:
-            saved = await self.call(persist.read_mempool, path, self.params.name, max_bytes)
-        except (persist.PersistFileError, OSError) as exc:
-            log.warning("mempool_file_ignored", file=str(path), reason=str(exc))
-            saved = None
-        if saved:
-            counts = persist.RestoreCounts()
-            expiry = self.mempool.policy.expiry_seconds
-            for at in range(0, len(saved), RESTORE_CHUNK):
-                chunk = saved[at : at + RESTORE_CHUNK]
-                now = int(time.time())
-                await self.call(persist.restore_chunk, self.mempool, chunk, now, expiry, counts)
-            log.info(
-                "mempool_loaded",
-                saved=len(saved),
-                restored=counts.restored,
-                expired=counts.expired,
-                failed=counts.failed,
-                already=counts.already,
-                seconds=round(time.monotonic() - started, 3),
-            )
-        self._mempool_loaded = True
-
-    def _save_mempool_state(self) -> None:
-        """Chain thread, at close: the mempool (once it was loaded) and the fee estimates. A
-        failure is logged; it never stops the shutdown (the chain is already safe on disk)."""
-        datadir, network = self.config.datadir, self.params.name
-        if self.config.persist_mempool and self._mempool_loaded:
-            try:
-                count = persist.save_mempool(datadir / persist.MEMPOOL_FILE, self.mempool, network)
-                log.info("mempool_saved", transactions=count)
-            except OSError as exc:
-                log.error("mempool_save_failed", reason=str(exc))
-        try:
-            estimates = datadir / persist.FEE_ESTIMATES_FILE
-            persist.save_fee_estimates(estimates, self.mempool.estimator, network, int(time.time()))
-        except OSError as exc:
-            log.error("fee_estimates_save_failed", reason=str(exc))
 
     # --- public operations --------------------------------------------------------------------
     async def submit_block(self, block: Block) -> AcceptResult:
@@ -288,7 +230,7 @@ class Node:
     async def submit_transaction(self, tx: Transaction) -> TxAcceptResult:
         result = await self.call(self.mempool.accept, tx, int(time.time()))
         if self.netsync is not None and not result.orphan:
-            self.netsync.txrelay.announce_local(result.accepted)
+            self.netsync.txrelay.broadcast_own(result.accepted)
         return result
 
     async def submit_transactions(
@@ -304,7 +246,7 @@ class Node:
         if self.netsync is not None:
             for result in results:
                 if isinstance(result, TxAcceptResult) and not result.orphan:
-                    self.netsync.txrelay.announce_local(result.accepted)
+                    self.netsync.txrelay.broadcast_own(result.accepted)
         return results
 
     def _connection_config(self) -> ConnectionConfig:
@@ -363,7 +305,7 @@ class Node:
                 tasks.create_task(self.netsync.intake.run(), name="intake")
                 tasks.create_task(self._relay(), name="relay")
                 if self.config.persist_mempool:
-                    tasks.create_task(self._load_mempool(), name="mempool-load")
+                    tasks.create_task(self.keeper.load_mempool(), name="mempool-load")
                 if self.config.mine_to:
                     self.miner = BlockMiner(
                         self,
@@ -376,7 +318,8 @@ class Node:
                 self.started.set()
         finally:
             await self.api.aclose()
-            await self.call(self._close)
+            unbroadcast = list(self.netsync.txrelay.unbroadcast) if self.netsync else []
+            await self.call(self._close, unbroadcast)
             self._executor.shutdown(wait=True)
             self.progress.stop()
             log.info("node_stopped", height=self.chain.height)

@@ -55,6 +55,8 @@ MAX_REJECTED = 50_000
 REQUEST_TIMEOUT = 60.0
 MAX_BATCH = 500  # transactions validated in one chain-thread call
 MAX_QUEUED = 5_000  # waiting behind the batch in flight; beyond this a peer's reader waits
+MAX_UNBROADCAST = 10_000  # own transactions no peer has asked for yet (oldest dropped beyond)
+REATTEMPT_INTERVAL = 600.0  # seconds between announcing them again (Core: 10-15 min)
 # Failures that an honest peer can relay: the state changed under it, or it is ahead of us.
 HONEST_FAILURES = (MissingInputs, ImmatureCoinbaseSpend, NonFinalTransaction, UnexpectedCoinbase)
 
@@ -71,6 +73,10 @@ class TxRelay:
         self._batch: asyncio.Task[list[AcceptResult | Exception | None]] | None = None
         self._room = asyncio.Event()
         self._gone: list[Peer] = []  # disconnected peers that had announced orphans
+        # Own transactions (API, wallet) that no peer has asked for yet (Core's unbroadcast set)
+        self.unbroadcast: OrderedDict[bytes, None] = OrderedDict()
+        self.reattempt_interval = REATTEMPT_INTERVAL
+        self._last_reattempt = time.monotonic()
 
     def _known(self, txid: bytes) -> bool:
         return (
@@ -216,11 +222,43 @@ class TxRelay:
             self._start_batch()
 
     def announce_local(self, txids: Sequence[bytes]) -> None:
-        """Queue transactions accepted from the API or the wallet for announcement."""
+        """Queue transactions for announcement (ones a reorg brought back, say)."""
         self.pending.extend(txids)
 
+    def broadcast_own(self, txids: Sequence[bytes]) -> None:
+        """Announce transactions submitted to this node (API, wallet), and keep announcing
+        them to the peers that do not know them, every ``reattempt_interval`` seconds, until a
+        peer asks for one (``served``): a transaction sent while the node had no peers still
+        leaves, as with Core's unbroadcast set."""
+        self.pending.extend(txids)
+        self.add_unbroadcast(txids)
+
+    def add_unbroadcast(self, txids: Sequence[bytes]) -> None:
+        unbroadcast = self.unbroadcast
+        for txid in txids:
+            unbroadcast[txid] = None
+        while len(unbroadcast) > MAX_UNBROADCAST:
+            unbroadcast.popitem(last=False)
+
+    def served(self, txid: bytes) -> None:
+        """A peer asked for ``txid`` and got it: it has left this node."""
+        self.unbroadcast.pop(txid, None)
+
+    def _reattempt(self) -> None:
+        mempool = self.node.mempool
+        for txid in list(self.unbroadcast):
+            if txid in mempool:
+                self.pending.append(txid)
+            else:  # confirmed, replaced or expired meanwhile
+                del self.unbroadcast[txid]
+
     def flush(self, peers: Sequence[Peer]) -> None:
-        """Announce the queued txids to every peer that does not know them yet."""
+        """Announce the queued txids to every peer that does not know them yet (and, every
+        ``reattempt_interval``, the unbroadcast ones again)."""
+        now = time.monotonic()
+        if now - self._last_reattempt >= self.reattempt_interval:
+            self._last_reattempt = now
+            self._reattempt()
         if not self.pending:
             return
         items = [InvItem(INV_TX, txid) for txid in dict.fromkeys(self.pending)]

@@ -45,7 +45,7 @@ def _restore(
     pool = Mempool(REGTEST, chain)
     counts = persist.RestoreCounts()
     saved = persist.decode_mempool(data, NET)
-    persist.restore_chunk(pool, saved, now, EXPIRY, counts)
+    persist.restore_chunk(pool, saved.txs, now, EXPIRY, counts)
     pool.check()
     return pool, counts
 
@@ -55,8 +55,8 @@ def test_saved_mempool_comes_back_with_entry_times(tmp_path: Path) -> None:
     path = tmp_path / persist.MEMPOOL_FILE
     assert persist.save_mempool(path, pool, NET) == 5
     saved = persist.read_mempool(path, NET, pool.policy.max_bytes)
-    assert saved is not None and len(saved) == 5
-    position = {tx.txid: i for i, (tx, _) in enumerate(saved)}
+    assert saved is not None and len(saved.txs) == 5 and saved.unbroadcast == []
+    position = {tx.txid: i for i, (tx, _) in enumerate(saved.txs)}
     assert position[txids[0]] < position[txids[2]] < position[txids[3]]  # parents first
     restored, counts = _restore(path.read_bytes(), chain)
     assert (counts.restored, counts.expired, counts.failed, counts.already) == (5, 0, 0, 0)
@@ -66,6 +66,13 @@ def test_saved_mempool_comes_back_with_entry_times(tmp_path: Path) -> None:
         assert before is not None and after is not None
         assert (after.time, after.fee, after.size) == (before.time, before.fee, before.size)
     assert len(restored.orphans) == 0
+
+
+def test_unbroadcast_txids_are_kept_for_transactions_still_held() -> None:
+    pool, _, txids = _filled_pool()
+    gone = b"\x01" * 32  # confirmed or replaced meanwhile: not saved
+    data = persist.encode_mempool(pool, NET, [txids[3], gone, txids[0]])
+    assert persist.decode_mempool(data, NET).unbroadcast == [txids[3], txids[0]]
 
 
 def test_children_saved_before_their_parents_still_come_back(tmp_path: Path) -> None:
@@ -117,18 +124,15 @@ def test_transactions_already_in_the_mempool_are_counted() -> None:
     assert lone is not None
     fresh.accept(lone.tx, NOW)
     counts = persist.RestoreCounts()
-    persist.restore_chunk(fresh, persist.decode_mempool(data, NET), NOW, EXPIRY, counts)
+    persist.restore_chunk(fresh, persist.decode_mempool(data, NET).txs, NOW, EXPIRY, counts)
     assert (counts.restored, counts.already) == (4, 1)
 
 
 def _damaged(data: bytes) -> list[bytes]:
     top = msgpack.unpackb(data)
-    flipped = bytearray(data)
-    flipped[len(flipped) // 2] ^= 0xFF
     bad_tx = dict(top, txs=[[b"\x00" * 10, 1]])
     return [
         data[: len(data) // 2],
-        bytes(flipped),
         b"",
         b"not msgpack at all",
         msgpack.packb([1, 2, 3]),
@@ -138,6 +142,9 @@ def _damaged(data: bytes) -> list[bytes]:
         msgpack.packb(dict(top, txs=[[top["txs"][0][0], -5]])),
         msgpack.packb(dict(top, txs=[[top["txs"][0][0]]])),
         msgpack.packb(dict(top, txs="none")),
+        msgpack.packb(dict(top, unbroadcast=[b"short"])),
+        msgpack.packb(dict(top, unbroadcast="none")),
+        msgpack.packb({k: v for k, v in top.items() if k != "unbroadcast"}),
     ]
 
 
@@ -149,6 +156,29 @@ def test_damaged_mempool_files_are_refused() -> None:
             persist.decode_mempool(bad, NET)
     with pytest.raises(persist.PersistFileError, match="'mainnet'"):
         persist.decode_mempool(data, "mainnet")
+
+
+def test_a_flipped_byte_is_refused_or_caught_when_restored() -> None:
+    """No checksum (Core's mempool.dat has none either): an alteration that still decodes is a
+    different transaction, which the mempool's checks refuse (a signature no longer matches)."""
+    pool, chain, txids = _filled_pool()
+    data = persist.encode_mempool(pool, NET)
+    refused = caught = 0
+    for at in range(0, len(data), 3):
+        flipped = bytearray(data)
+        flipped[at] ^= 0x5A
+        try:
+            saved = persist.decode_mempool(bytes(flipped), NET)
+        except persist.PersistFileError:
+            refused += 1
+            continue
+        fresh = Mempool(REGTEST, chain)
+        counts = persist.RestoreCounts()
+        persist.restore_chunk(fresh, saved.txs, NOW, EXPIRY, counts)
+        fresh.check()
+        assert set(fresh.txids()) <= set(txids)
+        caught += counts.failed + counts.expired
+    assert refused > 0 and caught > 0
 
 
 def test_missing_and_oversized_mempool_files(tmp_path: Path) -> None:
