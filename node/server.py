@@ -40,6 +40,7 @@ from node.runtime import tune_gc
 from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
 from p2p.addrbook import AddressBook
+from p2p.banlist import BanList
 from p2p.connmgr import ConnectionManager
 from p2p.settings import ConnectionConfig
 
@@ -293,6 +294,7 @@ class Node:
             addrbook=AddressBook(self.config.datadir),
             best_height=lambda: self.chain.height,
             message_observer=self.metrics.p2p_message,
+            banlist=self._open_banlist(),
         )
         self.api = ApiServer(self, ApiSettings.from_config(self.config), self.metrics)
         try:
@@ -323,6 +325,15 @@ class Node:
             self._executor.shutdown(wait=True)
             self.progress.stop()
             log.info("node_stopped", height=self.chain.height)
+
+    def _open_banlist(self) -> BanList:
+        banlist = BanList(self.config.datadir)
+        if banlist.load_error is not None:
+            aside = "banlist.json.corrupt"
+            log.warning("banlist_corrupt", moved_to=aside, reason=banlist.load_error)
+        elif len(banlist):
+            log.info("banlist_loaded", bans=len(banlist))
+        return banlist
 
     @property
     def api_port(self) -> int:

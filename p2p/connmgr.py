@@ -27,9 +27,11 @@ from p2p.addrbook import AddressBook
 from p2p.address import canonical_address, format_address, host_of, parse_address
 from p2p.addrgossip import AddrGossip
 from p2p.backoff import Backoff
+from p2p.banlist import BanList
 from p2p.codec import WS_MAX_MSG_SIZE
 from p2p.discourage import DiscouragedHosts
 from p2p.errors import (
+    BANNED,
     SHUTDOWN,
     ConnectFailed,
     ConnectionLimit,
@@ -58,11 +60,13 @@ class ConnectionManager:
         best_height: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.time,
         message_observer: Callable[[str, str, int], None] | None = None,
+        banlist: BanList | None = None,
     ) -> None:
         self.params = params
         self.config = config = config or ConnectionConfig()
         self.addrbook = addrbook
         self.discouraged = DiscouragedHosts(config.discourage_seconds, clock=clock)
+        self.banned = banlist if banlist is not None else BanList(None, clock=clock)
         self.log = structlog.get_logger("p2p.connmgr")
         self._handler = handler
         self._message_observer = message_observer
@@ -203,6 +207,13 @@ class ConnectionManager:
             await peer.aclose()
         return bool(targets)
 
+    async def disconnect_banned(self) -> int:
+        """Close every connection the ban list now covers; how many."""
+        targets = [peer for peer in self._live if self.banned.is_banned(peer.address)]
+        for peer in targets:
+            await peer.aclose(BANNED)
+        return len(targets)
+
     def discourage(self, address: str, reason: str = "") -> None:
         self.discouraged.discourage(address)
         self.log.warning("peer_discouraged", host=host_of(address), reason=reason)
@@ -261,9 +272,13 @@ class ConnectionManager:
             return web.Response(status=400)
         if self._stopping or self._tg is None:
             return web.Response(status=503, text="shutting down")
-        if self.discouraged.is_discouraged(address):
-            self.log.info("inbound_refused", peer=address, why="discouraged")
-            return web.Response(status=403, text="discouraged")
+        why = (
+            "discouraged" if self.discouraged.is_discouraged(address)
+            else "banned" if self.banned.is_banned(address) else None
+        )  # fmt: skip
+        if why is not None:
+            self.log.info("inbound_refused", peer=address, why=why)
+            return web.Response(status=403, text=why)
         if self.inbound_count + self._accepting >= self.config.max_inbound:
             self.log.info("inbound_refused", peer=address, why="full")
             return web.Response(status=503, text="no free inbound slot")
@@ -336,7 +351,8 @@ class ConnectionManager:
                 busy = {peer.address for peer in self._live} | self._dialing
                 busy.update(self._configured)
                 candidates = [a for a in book.select(free * 2, busy)
-                              if not self.discouraged.is_discouraged(a)]
+                              if not self.discouraged.is_discouraged(a)
+                              and not self.banned.is_banned(a)]
                 try:
                     for address in candidates[:free]:
                         self._spawn(self._dial_in_background(address))

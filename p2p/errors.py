@@ -127,3 +127,4 @@ class DisconnectReason:
 
 LOCAL_CLOSE = DisconnectReason("local", "closed by this node")
 SHUTDOWN = DisconnectReason("shutdown", "node shutting down")
+BANNED = DisconnectReason("banned", "its address was banned by the operator")

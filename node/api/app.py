@@ -20,6 +20,7 @@ from aiohttp import web
 from node.addrindex import AddressIndex
 from node.api import (
     routes_address,
+    routes_bans,
     routes_chain,
     routes_mempool,
     routes_mining,
@@ -90,6 +91,7 @@ def create_api(
         routes_address,
         routes_mempool,
         routes_peers,
+        routes_bans,
         routes_mining,
     ):
         app.add_routes(module.routes())

@@ -24,6 +24,7 @@ from node.api.settings import ApiSettings
 from node.api.submit import TxSubmitter
 from node.api.unconfirmed import UnconfirmedIndex
 from node.metrics import NodeMetrics
+from p2p.banlist import BanList
 
 if TYPE_CHECKING:
     from node.chain import ChainState, ChainUpdate
@@ -42,6 +43,11 @@ class PeerManager(Protocol):
     async def connect(self, address: str) -> Any: ...
 
     async def disconnect(self, address: str) -> bool: ...
+
+    @property
+    def banned(self) -> BanList: ...
+
+    async def disconnect_banned(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)

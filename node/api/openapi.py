@@ -20,8 +20,8 @@ ERROR_TEXT = {
     400: "Bad input: the error code says which (bad_hash, bad_height, a rule's code...)",
     401: "No admin token: send 'Authorization: Bearer <token from api.cookie>'",
     403: "Wrong admin token, or not allowed on this network",
-    404: "Unknown block, transaction, height, peer or path",
-    409: "Conflicts with what the node has (double spend, already spent or confirmed)",
+    404: "Unknown block, transaction, height, peer, ban or path",
+    409: "Conflicts with what the node has (double spend, already spent or confirmed, full)",
     413: "Body too large",
     429: "Rate limited: retry after Retry-After seconds",
     500: "Internal fault (logged by the node)",
@@ -126,6 +126,9 @@ ADDRESS_TXS_QUERY = [
 START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
 PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
 PEER = _path_param("address", string(minLength=1), "host:port")
+SUBNET = _path_param(
+    "subnet", string(minLength=1, maxLength=64), "an IP address or IP/prefix, as banned"
+)
 
 
 def _body(schema_name: str) -> dict[str, Any]:
@@ -196,6 +199,15 @@ _TABLE: list[tuple[Any, ...]] = [
      _body("PeerRequest"), True),
     ("/v1/peers/{address}", "delete", "removePeer", "peers", "Disconnect a peer (admin)",
      _ok_json(ref("PeerRemoved"), "disconnected"), TX_PATH_ERRORS, [PEER], None, True),
+    ("/v1/bans", "get", "getBans", "peers", "Manual bans in force (admin)",
+     _ok_json(ref("Bans"), "bans, oldest first"), (), [], None, True),
+    ("/v1/bans", "post", "addBan", "peers",
+     "Ban an IP address or subnet and drop its connections (admin)",
+     _ok_json(ref("BanAdded"), "banned"), (400, 409, 413), [], _body("BanRequest"), True),
+    ("/v1/bans", "delete", "clearBans", "peers", "Lift every ban (admin)",
+     _ok_json(ref("BansCleared"), "how many were lifted"), (), [], None, True),
+    ("/v1/bans/{subnet}", "delete", "removeBan", "peers", "Lift one ban (admin)",
+     _ok_json(ref("BanRemoved"), "lifted"), (400, 404), [SUBNET], None, True),
     ("/v1/mining/template", "get", "getTemplate", "mining", "A block template on the tip",
      _ok_json(ref("Template"), "template"), (400,), [PAY_TO], None, False),
     ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",

@@ -224,6 +224,28 @@ SCHEMAS: dict[str, Schema] = {
     "PeerRequest": obj({"address": string(minLength=1, maxLength=300)}),
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
+    "Ban": obj(
+        {
+            "subnet": string(description="canonical IP/prefix"),
+            "ban_created": integer(description="Unix seconds"),
+            "banned_until": integer(description="Unix seconds"),
+            "ban_duration": integer(),
+            "time_remaining": integer(),
+        }
+    ),
+    "Bans": {"type": "array", "items": ref("Ban")},
+    "BanRequest": obj(
+        {
+            "subnet": string(minLength=1, maxLength=64),
+            "seconds": integer(1, 315_360_000, description="default 86400"),
+        },
+        required=["subnet"],
+    ),
+    "BanAdded": {
+        "allOf": [ref("Ban"), obj({"disconnected": integer(description="connections closed")})]
+    },
+    "BanRemoved": obj({"subnet": string(), "removed": BOOL}),
+    "BansCleared": obj({"removed": integer()}),
     "TemplateTransaction": obj(
         {
             "data": HEX_BYTES,
