@@ -8,6 +8,8 @@ the last clean stop, which loads without harm; a damaged file is logged and igno
 
 from __future__ import annotations
 
+from typing import Any
+
 from consensus.transaction import Transaction
 from node.persist import FEE_ESTIMATES_FILE, MEMPOOL_FILE
 from tests.framework.miniwallet import MiniWallet
@@ -37,11 +39,19 @@ async def _wait_mempool(node: TestNode, txids: set[str], timeout: float = 30) ->
     await wait_until(loaded, timeout, message=f"{node.name} mempool is the saved one")
 
 
-async def test_clean_restart_keeps_the_mempool(network: TestNetwork) -> None:
-    node = await network.add_node()
+async def _started(
+    network: TestNetwork, chains: int, depth: int, **node_args: Any
+) -> tuple[TestNode, MiniWallet, set[str]]:
+    """A node with coins for a wallet and ``chains`` x ``depth`` transactions in its mempool."""
+    node = await network.add_node(**node_args)
     wallet = MiniWallet()
     await wallet.generate(node, 110)
-    txids = await _fill(node, wallet, chains=5, depth=4)
+    txids = await _fill(node, wallet, chains, depth)
+    return node, wallet, txids
+
+
+async def test_clean_restart_keeps_the_mempool(network: TestNetwork) -> None:
+    node, _, txids = await _started(network, chains=5, depth=4)
     await node.restart()
     assert (node.datadir / MEMPOOL_FILE).exists()
     assert (node.datadir / FEE_ESTIMATES_FILE).exists()
@@ -54,10 +64,7 @@ async def test_clean_restart_keeps_the_mempool(network: TestNetwork) -> None:
 
 
 async def test_damaged_file_is_ignored_and_replaced(network: TestNetwork) -> None:
-    node = await network.add_node()
-    wallet = MiniWallet()
-    await wallet.generate(node, 105)
-    txids = await _fill(node, wallet, chains=2, depth=2)
+    node, wallet, _ = await _started(network, chains=2, depth=2)
     await node.stop()
     path = node.datadir / MEMPOOL_FILE
     path.write_bytes(path.read_bytes()[:-7])  # truncated
@@ -69,10 +76,7 @@ async def test_damaged_file_is_ignored_and_replaced(network: TestNetwork) -> Non
 
 
 async def test_no_persist_mempool_saves_and_loads_nothing(network: TestNetwork) -> None:
-    node = await network.add_node(persist_mempool=False)
-    wallet = MiniWallet()
-    await wallet.generate(node, 105)
-    await _fill(node, wallet, chains=2, depth=1)
+    node, _, _ = await _started(network, chains=2, depth=1, persist_mempool=False)
     await node.restart()
     assert not (node.datadir / MEMPOOL_FILE).exists()
     await _wait_mempool(node, set())
@@ -81,10 +85,7 @@ async def test_no_persist_mempool_saves_and_loads_nothing(network: TestNetwork) 
 async def test_daemon_sigterm_saves_and_sigkill_keeps_the_last_file(
     network: TestNetwork,
 ) -> None:
-    node = await network.add_node(mode="process")
-    wallet = MiniWallet()
-    await wallet.generate(node, 105)
-    first = await _fill(node, wallet, chains=2, depth=2)
+    node, wallet, first = await _started(network, chains=2, depth=2, mode="process")
     await node.restart()  # SIGTERM, then start again
     await _wait_mempool(node, first)
     later = await _fill(node, wallet, chains=1, depth=1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from consensus.transaction import Transaction
 from node.txrelay import TxRelay
 from p2p.messages import INV_TX, GetData, InvItem, TxMessage
 from tests.framework.miniwallet import MiniWallet
@@ -22,15 +23,21 @@ def _relay(node: TestNode) -> TxRelay:
     return node.node.netsync.txrelay
 
 
-async def test_a_transaction_sent_without_peers_leaves_when_one_connects(
-    network: TestNetwork,
-) -> None:
+async def _node_with_own_tx(network: TestNetwork) -> tuple[TestNode, Transaction]:
+    """A node with no peers, and a transaction submitted to it (announced to nobody)."""
     node = await network.add_node()
     wallet = MiniWallet()
     await wallet.generate(node, 101)
     tx = wallet.create_self_transfer(await node.height())
-    await node.send_tx(tx)  # no peer yet: announced to nobody
+    await node.send_tx(tx)
     assert tx.txid in _relay(node).unbroadcast
+    return node, tx
+
+
+async def test_a_transaction_sent_without_peers_leaves_when_one_connects(
+    network: TestNetwork,
+) -> None:
+    node, tx = await _node_with_own_tx(network)
 
     await node.restart()  # kept in mempool.dat
     await wait_until(
@@ -57,11 +64,7 @@ async def test_a_transaction_sent_without_peers_leaves_when_one_connects(
 async def test_a_transaction_no_longer_in_the_mempool_leaves_the_set(
     network: TestNetwork,
 ) -> None:
-    node = await network.add_node()
-    wallet = MiniWallet()
-    await wallet.generate(node, 101)
-    tx = wallet.create_self_transfer(await node.height())
-    await node.send_tx(tx)
+    node, tx = await _node_with_own_tx(network)
     _relay(node).reattempt_interval = REATTEMPT
     await node.generate(1)  # confirmed: nothing left to broadcast
     await wait_until(
