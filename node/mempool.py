@@ -311,6 +311,11 @@ class Mempool:
         self.orphans.check()
 
     @property
+    def version(self) -> int:
+        """Changes whenever the entries change (Core's ``nTransactionsUpdated``)."""
+        return self._version
+
+    @property
     def count(self) -> int:
         return len(self.graph.entries)
 

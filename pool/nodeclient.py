@@ -4,7 +4,8 @@ May import aiohttp, consensus and the standard library. The pool reaches a node 
 :class:`NodeClient`; :class:`HttpNodeClient` speaks the node's REST API (docs/api.md):
 
 * ``GET /v1/chain`` (network check), ``GET /v1/blocks/tip/hash`` (cheap tip polling),
-* ``GET /v1/mining/template`` (:func:`template_from_json`),
+* ``GET /v1/mining/template`` (:func:`template_from_json`), long-polled with ``?longpollid=``
+  (BIP 22: the node answers when its tip changes, or after 20 s),
 * ``POST /v1/mining/submit`` ``{"block": hex}`` -> ``{hash, height, status}``, a 4xx
   ``{"error": {code, message}}`` is a :class:`~pool.errors.BlockRejected`,
 * ``GET /v1/block/{hash}`` (height, parent, ``in_best_chain``), ``GET /v1/block-height/{h}``.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -26,6 +28,9 @@ from consensus.hashing import ZERO_HASH, hash_to_hex, hex_to_hash
 from consensus.merkle import stratum_branch
 from consensus.transaction import Transaction
 from pool.errors import BlockRejected, NodeError
+
+LONGPOLL_TIMEOUT = 40.0  # seconds for a long-polled template (the node answers within 20)
+MAX_LONGPOLLID = 100
 
 __all__ = [
     "BlockInfo",
@@ -53,6 +58,7 @@ class Template:
     fees: int
     reward: int  # subsidy + fees: what the coinbase may pay
     merkle_branch: tuple[bytes, ...]  # Stratum's branch of the coinbase, internal order
+    longpollid: str | None = None  # to long-poll the next template (None: the node has none)
 
     @property
     def previous_hash_hex(self) -> str:
@@ -97,7 +103,7 @@ class NodeClient(Protocol):
 
     async def tip_hash(self) -> str: ...
 
-    async def template(self) -> Template: ...
+    async def template(self, longpollid: str | None = None) -> Template: ...
 
     async def submit_block(self, block: bytes) -> SubmitResult: ...
 
@@ -143,9 +149,19 @@ def template_from_json(data: Mapping[str, Any]) -> Template:
             fees=_field(data, "fees", int),
             reward=_field(data, "reward", int),
             merkle_branch=branch,
+            longpollid=_longpollid(data),
         )
     except (ValueError, TypeError, AttributeError, ConsensusError) as exc:
         raise NodeError(f"malformed template: {exc}") from None
+
+
+def _longpollid(data: Mapping[str, Any]) -> str | None:
+    value = data.get("longpollid")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_LONGPOLLID:
+        raise ValueError("bad longpollid")
+    return value
 
 
 class HttpNodeClient:
@@ -167,11 +183,19 @@ class HttpNodeClient:
             self._session = None
 
     async def _request(
-        self, method: str, path: str, body: Any = None, *, not_found_ok: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        not_found_ok: bool = False,
+        seconds: float | None = None,
     ) -> tuple[int, Any]:
+        """``seconds``: this request's time limit instead of the client's."""
         url = self.base_url + path
+        limit = self.timeout if seconds is None else aiohttp.ClientTimeout(total=seconds)
         try:
-            async with self._client().request(method, url, json=body) as resp:
+            async with self._client().request(method, url, json=body, timeout=limit) as resp:
                 if resp.status == 404 and not_found_ok:
                     return 404, None
                 if resp.content_type == "application/json":
@@ -186,8 +210,8 @@ class HttpNodeClient:
             raise NodeError(f"{method} {path}: HTTP {resp.status}: {_message(payload)}")
         return resp.status, payload
 
-    async def _get_ok(self, path: str) -> Any:
-        status, payload = await self._request("GET", path)
+    async def _get_ok(self, path: str, seconds: float | None = None) -> Any:
+        status, payload = await self._request("GET", path, seconds=seconds)
         if status != 200:
             raise NodeError(f"GET {path}: HTTP {status}: {_message(payload)}")
         return payload
@@ -205,8 +229,14 @@ class HttpNodeClient:
             raise NodeError("malformed tip hash")
         return text.strip()
 
-    async def template(self) -> Template:
-        data = await self._get_ok("/v1/mining/template")
+    async def template(self, longpollid: str | None = None) -> Template:
+        """The node's template; with ``longpollid`` (of an earlier one), the node answers once
+        its tip has changed, or after its long-poll time (20 s)."""
+        if longpollid is None:
+            data = await self._get_ok("/v1/mining/template")
+        else:
+            query = urlencode({"longpollid": longpollid})
+            data = await self._get_ok(f"/v1/mining/template?{query}", LONGPOLL_TIMEOUT)
         if not isinstance(data, dict):
             raise NodeError("malformed template")
         return template_from_json(data)

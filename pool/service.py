@@ -7,9 +7,11 @@ and the node client in ``finally``. Start-up: open the log, wait for the node (c
 the same network), rebuild the accounting from the log, settle blocks left pending by a crash,
 make the first job, then listen.
 
-Following the node: the tip is polled every ``tip_poll_interval`` seconds (``GET
-/v1/blocks/tip/hash``); a new tip, our own accepted block, or ``template_interval`` seconds make
-the pool fetch a template. A new tip sends every miner a clean job; otherwise a job is sent only
+Following the node: one template request is kept long-polled (BIP 22: the node answers when its
+tip changes), so a new block reaches the miners at once; the tip is also polled every
+``tip_poll_interval`` seconds (``GET /v1/blocks/tip/hash``), for nodes without long polling. A
+new tip, our own accepted block, or ``template_interval`` seconds make the pool fetch a
+template. A new tip sends every miner a clean job; otherwise a job is sent only
 if the template's content or the payout split changed, or the current job is
 ``job_refresh_interval`` seconds old (``clean_jobs=false``).
 """
@@ -43,6 +45,7 @@ from pool.wire import target_work
 T = TypeVar("T")
 log = structlog.get_logger("seedchain.pool")
 NODE_RETRY_MAX = 10.0
+LONGPOLL_RETRY = 5.0  # seconds before long polling again (no longpollid, or an error)
 
 
 class Pool:
@@ -139,6 +142,7 @@ class Pool:
                     tasks.create_task(self._serve_api(*config.api_bind), name="pool-api")
                     await self._api_started.wait()
                 tasks.create_task(self._follow_node(), name="pool-follow")
+                tasks.create_task(self._long_poll(), name="pool-longpoll")
                 tasks.create_task(self._settle_loop(), name="pool-settle")
                 log.info(
                     "pool_started",
@@ -209,6 +213,29 @@ class Pool:
                 self.metrics.node_errors.inc()
                 log.warning("pool_node_error", error=str(exc))
                 delay = min(NODE_RETRY_MAX, max(delay * 2, config.tip_poll_interval))
+
+    async def _long_poll(self) -> None:
+        """Hear of a new block at once: keep one long-polled template request open (BIP 22; the
+        node answers when its tip changes) and wake the follow loop when the tip moved. With a
+        node that gives no ``longpollid``, or after an error, polling alone does it."""
+        longpollid: str | None = None
+        while True:
+            if longpollid is None:
+                current = self.jobs.template
+                longpollid = None if current is None else current.longpollid
+                if longpollid is None:
+                    await asyncio.sleep(LONGPOLL_RETRY)
+                    continue
+            try:
+                fresh = await self.node.template(longpollid)
+            except NodeError as exc:
+                log.debug("pool_longpoll_failed", error=str(exc))
+                longpollid = None
+                await asyncio.sleep(LONGPOLL_RETRY)
+                continue
+            if fresh.previous_hash_hex != longpollid[:64]:
+                self._wake.set()
+            longpollid = fresh.longpollid
 
     async def _apply(self, template: Template) -> None:
         current = self.jobs.template

@@ -189,6 +189,7 @@ class ApiServer:
         if self._closed:
             return
         self._closed = True
+        self.context.closing.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

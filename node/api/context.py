@@ -10,6 +10,7 @@ value that the chain listener replaces after every activation, so the hottest en
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -67,6 +68,7 @@ class ApiContext:
         self.unconfirmed = UnconfirmedIndex()
         self.submitter = TxSubmitter(node)
         self.tip: TipSnapshot | None = None
+        self.closing = asyncio.Event()  # the server is stopping: long polls answer now
         self.index_waiting = False  # the index was left behind while the node synced
         self.wake_indexer: Callable[[], None] = lambda: None  # set by the API server
         limiter = (

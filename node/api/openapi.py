@@ -125,6 +125,11 @@ ADDRESS_TXS_QUERY = [
 ]
 START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
 PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
+LONGPOLL = _query_param(
+    "longpollid",
+    string(maxLength=84),
+    "the longpollid of an earlier template: answer once the tip has changed, or after 20 s",
+)
 PEER = _path_param("address", string(minLength=1), "host:port")
 SUBNET = _path_param(
     "subnet", string(minLength=1, maxLength=64), "an IP address or IP/prefix, as banned"
@@ -209,7 +214,7 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/bans/{subnet}", "delete", "removeBan", "peers", "Lift one ban (admin)",
      _ok_json(ref("BanRemoved"), "lifted"), (400, 404), [SUBNET], None, True),
     ("/v1/mining/template", "get", "getTemplate", "mining", "A block template on the tip",
-     _ok_json(ref("Template"), "template"), (400,), [PAY_TO], None, False),
+     _ok_json(ref("Template"), "template"), (400,), [PAY_TO, LONGPOLL], None, False),
     ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",
      _ok_json(ref("SubmitResult"), "what the node did with it"), (400, 413), [],
      _body("SubmitRequest"), False),

@@ -290,8 +290,13 @@ SCHEMAS: dict[str, Schema] = {
             "merkle_root": HASH,
             "header": string(pattern="^[0-9a-f]{160}$"),
             "block": HEX_BYTES,
+            "longpollid": string(
+                pattern="^[0-9a-f]{64}[0-9]{1,20}$",
+                description="send back as ?longpollid= to wait for the next block (BIP 22)",
+            ),
         },
         required=[
+            "longpollid",
             "height",
             "previous_hash",
             "version",

@@ -8,11 +8,18 @@ over ``[placeholder] + wtxids``: the branch of index 0 never depends on the coin
 ``?address=A`` it also carries a ready coinbase paying the whole reward to A (zero extranonce),
 its Stratum cut ``coinb1``/``coinb2``, and the whole unsolved block: a solo miner only has to
 search the header's nonce (bytes 76..80) and post the block back.
+
+Long polling (BIP 22, as Core's ``getblocktemplate``): every template has a ``longpollid`` (its
+tip's hash and the mempool's version). A request with ``?longpollid=`` answers at once if the
+tip has moved on, else when it does, or after ``LONGPOLL_SECONDS``, with a fresh template
+either way. A pool or miner that keeps one such request open hears of a block at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import time
 
 from aiohttp import web
@@ -41,14 +48,47 @@ from node.template import COINBASE_RESERVE, BlockTemplate, make_template
 COINBASE_TAG = b"seedchain"
 
 
-def _template_on_chain(ctx: ApiContext, now: int) -> tuple[BlockTemplate, list[int]]:
-    template = make_template(ctx.chain.tip, ctx.mempool, ctx.params, now)
+LONGPOLL_SECONDS = 20.0  # at most, and never past two thirds of the request deadline
+LONGPOLL_ID = re.compile(r"^[0-9a-f]{64}[0-9]{1,20}$")
+
+
+def _template_on_chain(ctx: ApiContext, now: int) -> tuple[BlockTemplate, list[int], str]:
+    """The template, its transactions' fees, and its ``longpollid``."""
     mempool = ctx.mempool
+    template = make_template(ctx.chain.tip, mempool, ctx.params, now)
     fees = []
     for tx in template.transactions:
         entry = mempool.get(tx.txid)
         fees.append(0 if entry is None else entry.fee)
-    return template, fees
+    return template, fees, f"{template.parent.hash_hex}{mempool.version}"
+
+
+async def _long_poll(ctx: ApiContext, longpollid: str) -> None:
+    """Return once the tip is no longer the one ``longpollid`` names, or after the long-poll
+    time (BIP 22's long polling, as Core's ``getblocktemplate``: a miner or pool asks again
+    with the id of its template and hears of a new block at once instead of polling)."""
+    if not LONGPOLL_ID.match(longpollid):
+        raise bad_request("bad_longpollid", "longpollid must be one from an earlier template")
+    changed = ctx.node.tip_changed_event()  # taken first: a change from now on sets it
+    tip = await ctx.call(lambda: ctx.chain.tip.hash_hex)
+    if tip != longpollid[:64]:
+        return
+    wait = min(LONGPOLL_SECONDS, ctx.settings.request_timeout * 2 / 3)
+    await _first_of((changed, ctx.closing), wait)
+
+
+async def _first_of(events: tuple[asyncio.Event, ...], seconds: float) -> None:
+    """Until one of ``events`` is set, or ``seconds`` have passed."""
+    async with asyncio.TaskGroup() as group:
+        waits = [group.create_task(event.wait()) for event in events]
+        try:
+            async with asyncio.timeout(seconds):
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        except TimeoutError:
+            pass
+        finally:
+            for task in waits:
+                task.cancel()
 
 
 def template_json(
@@ -115,9 +155,12 @@ async def template(request: web.Request) -> web.Response:
     text = request.query.get("address")
     lock = None if text is None else parse_address(text, ctx.params.hrp)
     ctx.check_synced()
+    longpollid = request.query.get("longpollid")
+    if longpollid is not None:
+        await _long_poll(ctx, longpollid)
     now = int(time.time())
-    found, fees = await ctx.call(_template_on_chain, ctx, now)
-    return web.json_response(template_json(found, fees, lock, ctx, now))
+    found, fees, next_id = await ctx.call(_template_on_chain, ctx, now)
+    return web.json_response({**template_json(found, fees, lock, ctx, now), "longpollid": next_id})
 
 
 async def submit(request: web.Request) -> web.Response:
@@ -158,7 +201,7 @@ async def generate(request: web.Request) -> web.Response:
     lock = parse_address(json_field(data, "address", str), ctx.params.hrp)
     hashes = []
     for _ in range(count):
-        found, _fees = await ctx.call(_template_on_chain, ctx, int(time.time()))
+        found, _fees, _id = await ctx.call(_template_on_chain, ctx, int(time.time()))
         block = _solved(found, lock)
         try:
             await ctx.node.submit_block(block)

@@ -242,7 +242,7 @@ class FakeNodeClient:
         self._check()
         return hash_to_hex(self.fake.tip)
 
-    async def template(self) -> Template:
+    async def template(self, longpollid: str | None = None) -> Template:
         self._check()
         return self.fake.template()
 
