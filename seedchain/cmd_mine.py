@@ -5,8 +5,9 @@
 Asks ``GET /v1/mining/template?address=ADDRESS`` for a block paying the whole reward to
 ADDRESS, searches the header's nonce (and, when the nonces run out, later times) with the
 multi-core ``mining.Miner``, and posts a solution to ``POST /v1/mining/submit``. The template is
-abandoned as soon as the node's tip changes (``GET /v1/blocks/tip/hash`` every ``--poll``
-seconds) and refreshed every ``--refresh`` seconds so that new transactions get in. Each block
+abandoned as soon as the node's tip changes (the template is long-polled, BIP 22; from a node
+without long polling, ``GET /v1/blocks/tip/hash`` every ``--poll`` seconds) and refreshed every
+``--refresh`` seconds so that new transactions get in. Each block
 found is printed (one JSON object per line with ``--json``). Stops after ``--blocks N`` blocks
 the node connected, or on SIGINT/SIGTERM (exit 0). A node that cannot be reached at the start
 is an error; later, while it restarts or catches up (503), the miner warns and retries.
@@ -90,12 +91,17 @@ class Template:
     max_time: int
     transactions: int
     reward: int
+    address: str = ""  # the payout address it was asked for
+    longpollid: str | None = None  # BIP 22 long polling (None: the node has none)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Template:
+    def from_json(cls, data: dict[str, Any], address: str = "") -> Template:
         from wallet.errors import NodeError
 
         try:
+            longpollid = data.get("longpollid")
+            if longpollid is not None and not isinstance(longpollid, str):
+                raise ValueError("bad longpollid")
             block = bytes.fromhex(data["block"])
             if len(block) <= 80:
                 raise ValueError("short block")
@@ -108,6 +114,8 @@ class Template:
                 max_time=int(data["max_time"]),
                 transactions=len(data["transactions"]) + 1,
                 reward=int(data["reward"]),
+                address=address,
+                longpollid=longpollid,
             )
         except (KeyError, TypeError, ValueError):
             raise NodeError("the node sent a malformed block template") from None
@@ -167,7 +175,8 @@ async def mine(args: argparse.Namespace, url: str) -> None:
             connected = 0
             while args.blocks is None or connected < args.blocks:
                 try:
-                    template = Template.from_json(await node.mining_template(args.to.strip()))
+                    to = args.to.strip()
+                    template = Template.from_json(await node.mining_template(to), to)
                     block = await _solve(miner, node, template, args.poll, args.refresh)
                     if block is None:
                         continue
@@ -191,7 +200,7 @@ async def _solve(
     max_roll = max(0, min(template.max_time - template.time, 3600) // 2)
     work = Work.rolling_time(header76, max_roll) if max_roll else Work(header76)
     solve = asyncio.ensure_future(miner.solve(work, template.target))
-    watch = asyncio.ensure_future(_tip_moved(node, template.previous_hash, poll, refresh))
+    watch = asyncio.ensure_future(_tip_moved(node, template, poll, refresh))
     try:
         await asyncio.wait({solve, watch}, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -207,14 +216,28 @@ async def _solve(
     return solution.header + template.block[80:]
 
 
-async def _tip_moved(node: NodeClient, previous_hash: str, poll: float, refresh: float) -> None:
-    """Return when the node's tip is no longer ``previous_hash`` or ``refresh`` has passed."""
+async def _tip_moved(node: NodeClient, template: Template, poll: float, refresh: float) -> None:
+    """Return when the node's tip is no longer the template's parent, or ``refresh`` has passed.
+    Long-polled (BIP 22) when the node gives a ``longpollid``: the node answers as soon as its
+    tip moves. Otherwise the tip is asked for every ``poll`` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + refresh
+    longpollid = template.longpollid
     while loop.time() < deadline:
-        await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
-        if (await node.tip_hash()) != previous_hash:
+        if longpollid is None:
+            await asyncio.sleep(min(poll, max(0.0, deadline - loop.time())))
+            if (await node.tip_hash()) != template.previous_hash:
+                return
+            continue
+        try:
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                fresh = await node.mining_template(template.address, longpollid)
+        except TimeoutError:
+            return  # the refresh is due
+        if fresh.get("previous_hash") != template.previous_hash:
             return
+        next_id = fresh.get("longpollid")
+        longpollid = next_id if isinstance(next_id, str) else None
 
 
 async def _submit(node: NodeClient, template: Template, block: bytes, as_json: bool) -> bool:

@@ -325,8 +325,13 @@ class NodeClient:
             result[int(key)] = float(value)
         return result
 
-    async def mining_template(self, address: str) -> dict[str, Any]:
-        data = await self.get_json("/v1/mining/template", {"address": address})
+    async def mining_template(self, address: str, longpollid: str | None = None) -> dict[str, Any]:
+        """The node's template paying ``address``; with ``longpollid`` (of an earlier one), the
+        node answers once its tip has changed, or after 20 s (BIP 22 long polling)."""
+        params = {"address": address}
+        if longpollid is not None:
+            params["longpollid"] = longpollid
+        data = await self.get_json("/v1/mining/template", params)
         if not isinstance(data, dict):
             raise NodeError("the node sent a malformed block template")
         return data
