@@ -42,6 +42,11 @@ class PoolMetrics:
         self.connections_refused = Counter(
             "seedchain_pool_connections_refused", "Connections refused by a limit", registry=r
         )
+        self.sessions_resumed = Counter(
+            "seedchain_pool_sessions_resumed",
+            "Reconnections that resumed their session (extranonce1, difficulty)",
+            registry=r,
+        )
         self.workers = Gauge("seedchain_pool_workers", "Authorized workers", registry=r)
         self.hashrate = Gauge(
             "seedchain_pool_hashrate", "Hash rate estimated from share work (H/s)", registry=r

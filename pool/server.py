@@ -1,5 +1,6 @@
-"""The Stratum v1 listener: accepts connections within limits, hands out extranonce1 values,
-owns every session task and sends new jobs to every ready connection.
+"""The Stratum v1 listener: accepts connections within limits, hands out extranonce1 values
+(or a reconnecting miner's old one, ``pool.resume``), owns every session task and sends new jobs
+to every ready connection.
 
 May import consensus, structlog, the standard library and ``pool`` modules. Every session task
 lives in the TaskGroup of :meth:`StratumServer.run`, which lasts until cancelled and closes every
@@ -21,6 +22,7 @@ from consensus.coinbase import EXTRANONCE1_SIZE, EXTRANONCE2_SIZE
 from consensus.params import ChainParams
 from pool.jobs import Job, JobManager
 from pool.metrics import PoolMetrics
+from pool.resume import ResumableSessions
 from pool.session import ShareSink, StratumSession, StratumSettings
 
 log = structlog.get_logger("seedchain.pool.stratum")
@@ -51,6 +53,7 @@ class StratumServer:
         self.sessions: dict[bytes, StratumSession] = {}
         self._per_ip: Counter[str] = Counter()
         self._next_extranonce1 = secrets.randbits(8 * EXTRANONCE1_SIZE)
+        self.resumable = ResumableSessions(extranonce1_size=EXTRANONCE1_SIZE, clock=clock)
         self._tasks: asyncio.TaskGroup | None = None
         self.port: int | None = None
         self.started = asyncio.Event()
@@ -89,7 +92,7 @@ class StratumServer:
             value = self._next_extranonce1
             self._next_extranonce1 = (value + 1) % (1 << (8 * EXTRANONCE1_SIZE))
             extranonce1 = value.to_bytes(EXTRANONCE1_SIZE, "big")
-            if extranonce1 not in self.sessions:
+            if extranonce1 not in self.sessions and extranonce1 not in self.resumable:
                 return extranonce1
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -114,7 +117,9 @@ class StratumServer:
             log.exception("stratum_session_failed", peer=ip)
         finally:
             session.close()
-            del self.sessions[extranonce1]
+            if session.subscribed:
+                self.resumable.keep(session.extranonce1, session.saved_state())
+            del self.sessions[session.extranonce1]  # resumed: not the one allocated here
             self._per_ip[ip] -= 1
             if self._per_ip[ip] <= 0:
                 del self._per_ip[ip]
@@ -123,11 +128,27 @@ class StratumServer:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await writer.wait_closed()
 
+    def resume(self, session: StratumSession, session_id: object) -> bool:
+        """Give ``session`` the extranonce1 and state of the closed session ``session_id``
+        (``pool.resume``); False when there is none to resume."""
+        found = self.resumable.take(session_id)
+        if found is None:
+            return False
+        extranonce1, saved = found
+        del self.sessions[session.extranonce1]
+        session.extranonce1 = extranonce1
+        self.sessions[extranonce1] = session
+        session.restore(saved)
+        self.metrics.sessions_resumed.inc()
+        return True
+
     async def start_jobs(self, session: StratumSession) -> None:
         """Send a freshly ready session its difficulty and first job."""
         if session.ready and session.sent_jobs == 0:
             job = await self.jobs.job_for(session.payout_address)
             if job is not None:
+                if session.sent_at_another_difficulty(job):  # a resumed session
+                    job = self.jobs.clone(job) or job  # the old id keeps its difficulty
                 session.send_job(job, job.notify_line(True))
 
     async def broadcast(self, clean: bool) -> int:

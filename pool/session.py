@@ -38,6 +38,7 @@ from pool.errors import (
     UnauthorizedWorker,
 )
 from pool.jobs import Job
+from pool.resume import SavedSession
 from pool.shares import MAX_WORKER_NAME, CheckedShare, check_share, parse_submit
 from pool.vardiff import Vardiff, VardiffConfig
 from pool.wire import (
@@ -137,6 +138,23 @@ class StratumSession:
         self._refilled = time.monotonic()
         self.closed = False
         self.log = log.bind(peer=peer, extranonce1=extranonce1.hex())
+
+    def saved_state(self) -> SavedSession:
+        """What a reconnection that resumes this session gets back (``pool.resume``)."""
+        vardiff = self.vardiff
+        jobs = tuple(self._job_difficulty.items())
+        return SavedSession(vardiff.difficulty, vardiff.floor, jobs)
+
+    def sent_at_another_difficulty(self, job: Job) -> bool:
+        """Whether ``job``'s id was sent at a difficulty other than the current one (by the
+        connection this one resumed): resending it would change what its shares must meet."""
+        known = self._job_difficulty.get(job.job_id)
+        return known is not None and known != self.vardiff.difficulty
+
+    def restore(self, saved: SavedSession) -> None:
+        self.vardiff.floor = saved.floor
+        self.vardiff.difficulty = saved.difficulty
+        self._job_difficulty = OrderedDict(saved.job_difficulty)
 
     @property
     def ready(self) -> bool:
@@ -275,7 +293,7 @@ class StratumSession:
         if method == "mining.submit":
             return await self._submit(params)
         if method == "mining.subscribe":
-            return self._subscribe()
+            return self._subscribe(params)
         if method == "mining.authorize":
             return self._authorize(params)
         if method == "mining.configure":
@@ -287,7 +305,12 @@ class StratumSession:
         raise OtherError(f"unknown method {str(method)[:40]!r}")
 
     # --- methods ------------------------------------------------------------------------------
-    def _subscribe(self) -> list[Any]:
+    def _subscribe(self, params: list[Any]) -> list[Any]:
+        """``[user_agent, session_id]``: a known session id of a closed connection resumes it
+        (``pool.resume``); the answer's subscription id is what to send next time."""
+        if not self.subscribed and len(params) > 1 and self.server.resume(self, params[1]):
+            self.log = log.bind(peer=self.peer, extranonce1=self.extranonce1.hex())
+            self.log.info("stratum_session_resumed", difficulty=self.vardiff.difficulty)
         self.subscribed = True
         sid = self.extranonce1.hex()
         return [
