@@ -40,19 +40,19 @@ async def test_long_poll_until_the_tip_moves() -> None:
     node = FakeNode(
         [{"previous_hash": OLD, "longpollid": OLD + "7"}, {"previous_hash": NEW}], [OLD]
     )
-    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(OLD + "5"), 60, 60), 5)
+    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(OLD + "5"), 3600, 3600), 60)
     assert node.long_polls == [("rsc1addr", OLD + "5"), ("rsc1addr", OLD + "7")]
     assert node.tip_asks == 0
 
 
 async def test_without_a_longpollid_the_tip_is_polled() -> None:
     node = FakeNode([], [OLD, OLD, NEW])
-    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(None), 0.01, 60), 5)
+    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(None), 0.01, 3600), 60)
     assert node.tip_asks == 3 and node.long_polls == []
 
 
 async def test_the_refresh_time_ends_a_long_poll() -> None:
     node = FakeNode([], [OLD])
     started = time.monotonic()
-    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(OLD + "5"), 60, 0.2), 5)
-    assert 0.15 < time.monotonic() - started < 2
+    await asyncio.wait_for(_tip_moved(cast(Any, node), _template(OLD + "5"), 3600, 0.2), 60)
+    assert time.monotonic() - started >= 0.15  # it waited for the refresh time

@@ -1,9 +1,9 @@
-"""The pool long-polls a real node's template (BIP 22): a new block reaches the pool's jobs at
-once, with tip polling and template refreshes set to a minute, so that nothing else could."""
+"""The pool long-polls a real node's template (BIP 22): a new block reaches the pool's jobs,
+with tip polling and template refreshes set to ten minutes, so that nothing else could within
+the test's deadline."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from pool_testkit import pool_config, running_pool
@@ -18,7 +18,7 @@ async def test_a_new_block_reaches_the_pool_through_the_long_poll(tmp_path: Path
         await api.generate(5)
         url = api.server.url
         config = pool_config(
-            tmp_path / "pool", node_url=url, tip_poll_interval=60.0, template_interval=60.0
+            tmp_path / "pool", node_url=url, tip_poll_interval=600.0, template_interval=600.0
         )
         async with running_pool(config, HttpNodeClient(url)) as pool:
             first = pool.jobs.template
@@ -26,11 +26,9 @@ async def test_a_new_block_reaches_the_pool_through_the_long_poll(tmp_path: Path
             assert first.longpollid.startswith(first.previous_hash_hex)
             for _ in range(2):  # two blocks in a row: the long poll goes on after each
                 [block] = await api.generate(1)
-                started = time.monotonic()
 
                 def on_new_tip(block: str = block) -> bool:
                     template = pool.jobs.template
                     return template is not None and template.previous_hash_hex == block
 
-                await wait_until(on_new_tip, 10, message="the pool's job on the new block")
-                assert time.monotonic() - started < 3  # polling alone: up to 60 s
+                await wait_until(on_new_tip, 60, message="the pool's job on the new block")
