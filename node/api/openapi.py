@@ -111,6 +111,7 @@ TXID = _path_param("txid", HASH_PARAM, "transaction id (display order)")
 ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address of this network")
 HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
 TX_PATH_ERRORS = (400, 404)
+TX_INDEX = _path_param("index", integer(0, 10_000_000), "position in the block (0: coinbase)")
 
 
 HASH_TEXT = "^[0-9a-f]{64}$"
@@ -165,6 +166,15 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_json(ref("Txids"), "txids"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
     ("/v1/block/{hash}/raw", "get", "getBlockRaw", "chain", "The block's canonical bytes",
      RAW_BLOCK, TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/header", "get", "getBlockHeader", "chain",
+     "The block's 80-byte header as hex (plain text)",
+     _ok_text("header", "^[0-9a-f]{160}$"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/status", "get", "getBlockStatus", "chain",
+     "Whether the block is on the active chain, its height and the next block there",
+     _ok_json(ref("BlockStatus"), "status"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/txid/{index}", "get", "getBlockTxid", "chain",
+     "The txid at a position of the block (plain text)",
+     _ok_text("txid", HASH_TEXT), TX_PATH_ERRORS, [BLOCK_HASH, TX_INDEX], None, False),
     ("/v1/block-height/{height}", "get", "getBlockAtHeight", "chain",
      "The hash of the active chain's block at a height (plain text)",
      _ok_text("hash", HASH_TEXT), TX_PATH_ERRORS, [HEIGHT], None, False),

@@ -224,6 +224,14 @@ SCHEMAS: dict[str, Schema] = {
     "PeerRequest": obj({"address": string(minLength=1, maxLength=300)}),
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
+    "BlockStatus": obj(
+        {
+            "in_best_chain": BOOL,
+            "height": integer(),
+            "next_best": nullable(HASH),
+        },
+        required=["in_best_chain"],
+    ),
     "Ban": obj(
         {
             "subnet": string(description="canonical IP/prefix"),

@@ -1,5 +1,6 @@
-"""Chain and block endpoints: ``/v1/chain``, ``/v1/blocks...``, ``/v1/block/...``,
-``/v1/block-height/{height}``, and ``/healthz``.
+"""Chain and block endpoints: ``/v1/chain``, ``/v1/blocks...``, ``/v1/block/...`` (with
+Esplora's ``/header``, ``/status`` and ``/txid/{index}``), ``/v1/block-height/{height}``, and
+``/healthz``.
 
 May import aiohttp, consensus, node modules and the standard library. The functions named
 ``_..._on_chain`` run on the chain thread (through ``ctx.call``).
@@ -11,11 +12,12 @@ from aiohttp import web
 
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
-from node.api.inputs import parse_hash, parse_height
+from node.api.inputs import parse_hash, parse_height, parse_int
 from node.api.views import Json, block_json, chainwork_hex, difficulty, raw_tx_count
 from node.blockindex import ChainEntry
 
 BLOCKS_PER_PAGE = 10
+MAX_TX_INDEX = 10_000_000
 
 
 def _entry(ctx: ApiContext, block_hash: bytes) -> ChainEntry:
@@ -132,6 +134,53 @@ async def block_raw(request: web.Request) -> web.Response:
     return web.Response(body=raw, content_type="application/octet-stream")
 
 
+def _header_on_chain(ctx: ApiContext, block_hash: bytes) -> str:
+    return _entry(ctx, block_hash).header.encoded.hex()
+
+
+async def block_header(request: web.Request) -> web.Response:
+    """Esplora's ``/block/:hash/header``: the 80-byte header as hex (plain text)."""
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    return web.Response(text=await ctx.call(_header_on_chain, ctx, block_hash))
+
+
+def _status_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
+    entry = _entry(ctx, block_hash)
+    chain = ctx.chain
+    if not chain.is_active(entry):
+        return {"in_best_chain": False}
+    following = chain.active[entry.height + 1] if entry.height < chain.height else None
+    return {
+        "in_best_chain": True,
+        "height": entry.height,
+        "next_best": None if following is None else following.hash_hex,
+    }
+
+
+async def block_status(request: web.Request) -> web.Response:
+    """Esplora's ``/block/:hash/status``: whether the block is on the active chain, its height
+    and the next block there (``next_best``, null at the tip)."""
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    return web.json_response(await ctx.call(_status_on_chain, ctx, block_hash))
+
+
+def _txid_at_on_chain(ctx: ApiContext, block_hash: bytes, index: int) -> str:
+    txids = _txids_on_chain(ctx, block_hash)
+    if index >= len(txids):
+        raise ApiError(404, "tx_not_found", f"the block has {len(txids)} transactions")
+    return txids[index]
+
+
+async def block_txid(request: web.Request) -> web.Response:
+    """Esplora's ``/block/:hash/txid/:index``: the txid at a position (plain text)."""
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    index = parse_int(request.match_info["index"], "index", 0, MAX_TX_INDEX)
+    return web.Response(text=await ctx.call(_txid_at_on_chain, ctx, block_hash, index))
+
+
 def _hash_at_on_chain(ctx: ApiContext, height: int) -> str:
     entry = ctx.chain.entry_at(height)
     if entry is None:
@@ -159,5 +208,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/block/{hash}", block, allow_head=False),
         web.get("/v1/block/{hash}/txids", block_txids, allow_head=False),
         web.get("/v1/block/{hash}/raw", block_raw, allow_head=False),
+        web.get("/v1/block/{hash}/header", block_header, allow_head=False),
+        web.get("/v1/block/{hash}/status", block_status, allow_head=False),
+        web.get("/v1/block/{hash}/txid/{index}", block_txid, allow_head=False),
         web.get("/v1/block-height/{height}", block_height, allow_head=False),
     ]

@@ -52,6 +52,32 @@ async def test_tip_height_and_hash_are_plain_text(api: LiveApi) -> None:
     assert tip.text == api.hashes[-1]  # type: ignore[attr-defined]
 
 
+async def test_esplora_block_header_status_and_txid_at(api: LiveApi) -> None:
+    hashes = api.hashes  # type: ignore[attr-defined]
+    raw = (await api.get(f"/v1/block/{hashes[3]}/raw")).body
+    header = await api.get(f"/v1/block/{hashes[3]}/header")
+    assert header.headers["Content-Type"].startswith("text/plain")
+    assert header.text == raw[:80].hex()
+    assert await api.get_json(f"/v1/block/{hashes[3]}/status") == {
+        "in_best_chain": True,
+        "height": 4,
+        "next_best": hashes[4],
+    }
+    tip = await api.get_json(f"/v1/block/{hashes[-1]}/status")
+    assert tip == {"in_best_chain": True, "height": 12, "next_best": None}
+    txids = await api.get_json(f"/v1/block/{hashes[3]}/txids")
+    assert (await api.get(f"/v1/block/{hashes[3]}/txid/0")).text == txids[0]
+    for path, status, code in (
+        (f"/v1/block/{hashes[3]}/txid/1", 404, "tx_not_found"),
+        (f"/v1/block/{hashes[3]}/txid/x", 400, "bad_index"),
+        (f"/v1/block/{'00' * 32}/header", 404, "block_not_found"),
+        (f"/v1/block/{'00' * 32}/status", 404, "block_not_found"),
+        ("/v1/block/nothex/status", 400, "bad_hash"),
+    ):
+        reply = await api.get(path)
+        assert reply.status == status and reply.error_code == code, path
+
+
 async def test_blocks_newest_first_ten_at_most(api: LiveApi) -> None:
     blocks = await api.get_json("/v1/blocks")
     assert [b["height"] for b in blocks] == list(range(12, 2, -1))

@@ -67,6 +67,12 @@ async def test_address_index_follows_a_reorg(tmp_path: Path) -> None:
         assert (await api.get("/v1/blocks/tip/hash")).text == branch[2].hash_hex
         old_block = await api.get_json(f"/v1/block/{old_hashes[0]}")
         assert old_block["in_best_chain"] is False
+        assert await api.get_json(f"/v1/block/{old_hashes[0]}/status") == {"in_best_chain": False}
+        assert await api.get_json(f"/v1/block/{branch[0].hash_hex}/status") == {
+            "in_best_chain": True,
+            "height": 102,
+            "next_best": branch[1].hash_hex,
+        }
 
         carol = await api.get_json(f"/v1/address/{CAROL.address()}")
         assert carol["chain_stats"]["funded_txo_count"] == 3
