@@ -10,6 +10,7 @@ standard library. Its own database, ``<datadir>/index.sqlite`` (WAL), holds:
 - ``address_utxo``: the unspent outputs of each lock.
 - ``address_stats``: running totals per lock (Esplora's ``chain_stats``).
 - ``tx_location`` (``node.txindex``): txid -> block, height, position and byte range.
+- ``spent_by`` (``node.spentindex``): outpoint -> the confirmed input that spent it.
 - ``meta``: the network and the hash of the block the index is at (its own tip).
 
 It is kept correct across reorgs by :meth:`AddressIndex.sync`, which walks from the index's
@@ -34,16 +35,17 @@ from consensus.block import Block
 from consensus.params import ChainParams
 from consensus.transaction import OutPoint
 from consensus.utxo import BlockUndo
-from node import txindex
+from node import spentindex, txindex
 from node.blockindex import ChainEntry, find_fork
 from node.chain import ChainState
+from node.spentindex import Spender
 from node.storage import StorageError
 from node.txindex import TxLocation
 
 log = structlog.get_logger("seedchain.addrindex")
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = b"1"
+SCHEMA_VERSION = b"2"  # 2: the spending index (node.spentindex)
 
 _SCHEMA = (
     """
@@ -66,8 +68,9 @@ CREATE TABLE IF NOT EXISTS address_stats (
 ) WITHOUT ROWID;
 """
     + txindex.SCHEMA
+    + spentindex.SCHEMA
 )
-_TABLES = ("address_tx", "address_utxo", "address_stats", "tx_location")
+_TABLES = ("address_tx", "address_utxo", "address_stats", "tx_location", "spent_by")
 
 
 class AddressStats(NamedTuple):
@@ -195,6 +198,7 @@ class AddressIndex:
         block, undo = self._block_and_undo(chain, entry)
         height = entry.height
         txindex.add_block(self.db, block, height)
+        spentindex.add_block(self.db, block, height)
         if height == 0:
             return 1  # the genesis coinbase is not in the UTXO set: no address owns it
         deltas, created, spent = _block_effects(block, undo)
@@ -230,6 +234,7 @@ class AddressIndex:
         block, undo = self._block_and_undo(chain, entry)
         height = entry.height
         txindex.remove_block(self.db, block)
+        spentindex.remove_block(self.db, block)
         if height == 0:
             return
         deltas, created, spent = _block_effects(block, undo)
@@ -301,6 +306,10 @@ class AddressIndex:
 
     def tx_location(self, txid: bytes) -> TxLocation | None:
         return txindex.lookup(self.db, txid)
+
+    def spender(self, outpoint: OutPoint) -> Spender | None:
+        """The confirmed input that spent ``outpoint`` on the active chain, if any."""
+        return spentindex.lookup(self.db, outpoint)
 
     # --- internals ----------------------------------------------------------------------------
     def _get_meta(self, key: str) -> bytes | None:

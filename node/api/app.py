@@ -24,6 +24,7 @@ from node.api import (
     routes_chain,
     routes_mempool,
     routes_mining,
+    routes_outspends,
     routes_peers,
     routes_tx,
 )
@@ -88,6 +89,7 @@ def create_api(
     for module in (
         routes_chain,
         routes_tx,
+        routes_outspends,
         routes_address,
         routes_mempool,
         routes_peers,

@@ -111,6 +111,7 @@ TXID = _path_param("txid", HASH_PARAM, "transaction id (display order)")
 ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address of this network")
 HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
 TX_PATH_ERRORS = (400, 404)
+VOUT = _path_param("vout", integer(0, 1_000_000), "the output's index in the transaction")
 TX_INDEX = _path_param("index", integer(0, 10_000_000), "position in the block (0: coinbase)")
 
 
@@ -191,6 +192,13 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/tx/{txid}/merkle-proof", "get", "getTxMerkleProof", "transactions",
      "Merkle branch of a confirmed transaction (the tree is over wtxids)",
      _ok_json(ref("MerkleProof"), "Electrum-style proof"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/outspends", "get", "getTxOutspends", "transactions",
+     "Whether and by what each output of a transaction was spent",
+     _ok_json(ref("Outspends"), "one per output, in order"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/outspend/{vout}", "get", "getTxOutspend", "transactions",
+     "Whether and by what one output of a transaction was spent",
+     _ok_json(ref("Outspend"), "the output's spending status"), TX_PATH_ERRORS, [TXID, VOUT],
+     None, False),
     ("/v1/address/{address}", "get", "getAddress", "addresses",
      "Confirmed and unconfirmed totals of an address",
      _ok_json(ref("Address"), "stats"), TX_PATH_ERRORS, [ADDRESS], None, False),

@@ -224,6 +224,16 @@ SCHEMAS: dict[str, Schema] = {
     "PeerRequest": obj({"address": string(minLength=1, maxLength=300)}),
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
+    "Outspend": obj(
+        {
+            "spent": BOOL,
+            "txid": HASH,
+            "vin": integer(),
+            "status": ref("TxStatus"),
+        },
+        required=["spent"],
+    ),
+    "Outspends": {"type": "array", "items": ref("Outspend")},
     "BlockStatus": obj(
         {
             "in_best_chain": BOOL,

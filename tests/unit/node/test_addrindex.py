@@ -61,6 +61,12 @@ def check_against_chain(index: AddressIndex, chain: ChainState, tmp_path: Path) 
             assert block is not None
             for tx in block.transactions:
                 assert index.tx_location(tx.txid) == fresh.tx_location(tx.txid)
+                for vin, outpoint in enumerate(tx.inputs):
+                    spender = index.spender(outpoint)
+                    assert spender is not None and (spender.txid, spender.vin) == (tx.txid, vin)
+        # The whole spending index, so that a row left behind by a reorg shows.
+        query = "SELECT * FROM spent_by ORDER BY outpoint"
+        assert index.db.execute(query).fetchall() == fresh.db.execute(query).fetchall()
     finally:
         fresh.close()
 
@@ -94,6 +100,28 @@ def attach(chain: ChainState, index: AddressIndex) -> None:
         index.sync(chain)
 
     chain.listeners.append(listener)
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(
+    chain: ChainState, tmp_path: Path
+) -> None:
+    main = ChainBuilder(miner_key=MINER)
+    main.mine(101)
+    payments(main, 1)
+    feed(chain, main.blocks[1:])
+    index = AddressIndex(tmp_path / "index.sqlite", chain.params)
+    assert index.sync(chain)
+    with index._write():
+        index._set_meta("schema_version", b"1")  # as written before the spending index
+    index.close()
+    reopened = AddressIndex(tmp_path / "index.sqlite", chain.params)
+    try:
+        assert reopened.tip_hash is None  # wiped
+        assert reopened.db.execute("SELECT COUNT(*) FROM spent_by").fetchone() == (0,)
+        assert reopened.sync(chain)
+        check_against_chain(reopened, chain, tmp_path)
+    finally:
+        reopened.close()
 
 
 def test_follows_blocks_and_a_reorg(chain: ChainState, tmp_path: Path) -> None:

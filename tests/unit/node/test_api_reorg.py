@@ -67,6 +67,14 @@ async def test_address_index_follows_a_reorg(tmp_path: Path) -> None:
         assert (await api.get("/v1/blocks/tip/hash")).text == branch[2].hash_hex
         old_block = await api.get_json(f"/v1/block/{old_hashes[0]}")
         assert old_block["in_best_chain"] is False
+        # The payment's block is gone: its spend of the coinbase is unconfirmed again.
+        funding = payment.inputs[0].txid[::-1].hex()
+        assert await api.get_json(f"/v1/tx/{funding}/outspend/0") == {
+            "spent": True, "txid": payment.txid_hex, "vin": 0, "status": {"confirmed": False},
+        }  # fmt: skip
+        index = api.server.context.index
+        assert index is not None  # and its spending row went with the block
+        assert await api.node.call(index.spender, payment.inputs[0]) is None
         assert await api.get_json(f"/v1/block/{old_hashes[0]}/status") == {"in_best_chain": False}
         assert await api.get_json(f"/v1/block/{branch[0].hash_hex}/status") == {
             "in_best_chain": True,

@@ -1,0 +1,45 @@
+"""Esplora's /tx/{txid}/outspends and /tx/{txid}/outspend/{vout} against a real node: unspent,
+spent in the mempool, spent in a block (with the block's status), errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.unit.node.test_api_support import ALICE, BOB, COIN, live_api, pay
+
+
+async def test_outspends_follow_a_spend_into_a_block(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        hashes = await api.generate(101)
+        coinbase = await api.coinbase_at(1)
+        funding = coinbase[0].txid[::-1].hex()  # display order
+        assert await api.get_json(f"/v1/tx/{funding}/outspends") == [{"spent": False}]
+
+        payment = pay(coinbase, ALICE, BOB, 5 * COIN)
+        assert (await api.post_tx(payment)).status == 200
+        pending = await api.get_json(f"/v1/tx/{funding}/outspend/0")
+        assert pending == {
+            "spent": True, "txid": payment.txid_hex, "vin": 0, "status": {"confirmed": False},
+        }  # fmt: skip
+        assert await api.get_json(f"/v1/tx/{payment.txid_hex}/outspends") == [
+            {"spent": False},
+            {"spent": False},
+        ]
+
+        [block_hash] = await api.generate(1)
+        confirmed = await api.get_json(f"/v1/tx/{funding}/outspend/0")
+        assert confirmed["spent"] is True and confirmed["txid"] == payment.txid_hex
+        assert confirmed["vin"] == 0
+        assert confirmed["status"]["confirmed"] is True
+        assert confirmed["status"]["block_hash"] == block_hash
+        assert confirmed["status"]["block_height"] == 102
+        assert hashes[0] != block_hash
+
+        for path, status, code in (
+            (f"/v1/tx/{funding}/outspend/1", 404, "output_not_found"),
+            (f"/v1/tx/{funding}/outspend/x", 400, "bad_vout"),
+            (f"/v1/tx/{'00' * 32}/outspends", 404, "tx_not_found"),
+            ("/v1/tx/nothex/outspends", 400, "bad_hash"),
+        ):
+            reply = await api.get(path)
+            assert reply.status == status and reply.error_code == code, (path, reply.text)
