@@ -58,28 +58,35 @@ class MempoolKeeper:
             log.warning("mempool_file_ignored", file=str(path), reason=str(exc))
             saved = None
         if saved is not None and saved.txs:
-            counts = persist.RestoreCounts()
-            expiry = node.mempool.policy.expiry_seconds
-            restored: set[bytes] = set()
-            for at in range(0, len(saved.txs), RESTORE_CHUNK):
-                chunk = saved.txs[at : at + RESTORE_CHUNK]
-                now = int(time.time())
-                restored.update(
-                    await node.call(persist.restore_chunk, node.mempool, chunk, now, expiry, counts)
-                )
-            if node.netsync is not None:
-                own = [txid for txid in saved.unbroadcast if txid in restored]
-                node.netsync.txrelay.add_unbroadcast(own)
-            log.info(
-                "mempool_loaded",
-                saved=len(saved.txs),
-                restored=counts.restored,
-                expired=counts.expired,
-                failed=counts.failed,
-                already=counts.already,
-                seconds=round(time.monotonic() - started, 3),
-            )
+            try:
+                await self._restore(saved, started)
+            except Exception:  # a bug here must not stop the node: it goes on without them
+                log.exception("mempool_load_failed")
         self.loaded = True
+
+    async def _restore(self, saved: persist.SavedMempool, started: float) -> None:
+        node = self.node
+        counts = persist.RestoreCounts()
+        expiry = node.mempool.policy.expiry_seconds
+        restored: set[bytes] = set()
+        for at in range(0, len(saved.txs), RESTORE_CHUNK):
+            chunk = saved.txs[at : at + RESTORE_CHUNK]
+            now = int(time.time())
+            restored.update(
+                await node.call(persist.restore_chunk, node.mempool, chunk, now, expiry, counts)
+            )
+        if node.netsync is not None:
+            own = [txid for txid in saved.unbroadcast if txid in restored]
+            node.netsync.txrelay.add_unbroadcast(own)
+        log.info(
+            "mempool_loaded",
+            saved=len(saved.txs),
+            restored=counts.restored,
+            expired=counts.expired,
+            failed=counts.failed,
+            already=counts.already,
+            seconds=round(time.monotonic() - started, 3),
+        )
 
     def save(self, unbroadcast: Sequence[bytes]) -> None:
         """Chain thread, at close: the mempool (once it was loaded) and the fee estimates. A

@@ -114,13 +114,19 @@ class BanList:
         now = self._clock()
         return any(ip in net and ban.until > now for net, ban in self._bans.items())
 
-    def save(self) -> None:
-        """Write the bans in force (nothing without a directory)."""
-        if self.path is None:
-            return
+    def snapshot(self) -> bytes:
+        """The file's content for the bans in force (take it on the owner's thread)."""
         bans = [{"subnet": b.subnet, "created": b.created, "until": b.until} for b in self.bans()]
-        data = json.dumps({"version": VERSION, "bans": bans}, indent=1).encode()
-        write_atomically(self.path, data)
+        return json.dumps({"version": VERSION, "bans": bans}, indent=1).encode()
+
+    def write(self, data: bytes) -> None:
+        """Write a ``snapshot`` (any thread; nothing without a directory)."""
+        if self.path is not None:
+            write_atomically(self.path, data)
+
+    def save(self) -> None:
+        """Write the bans in force (blocking; see ``snapshot`` and ``write``)."""
+        self.write(self.snapshot())
 
     def __len__(self) -> int:
         self._sweep()

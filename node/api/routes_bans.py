@@ -50,6 +50,12 @@ def _subnet(text: str) -> str:
     return text
 
 
+async def _save(manager: PeerManager) -> None:
+    """The list is read here, on the event loop that owns it; only the write is threaded."""
+    banned = manager.banned
+    await asyncio.to_thread(banned.write, banned.snapshot())
+
+
 async def list_bans(request: web.Request) -> web.Response:
     manager = _manager(request)
     return web.json_response([ban_json(b) for b in manager.banned.bans()])
@@ -68,7 +74,7 @@ async def add_ban(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_subnet", str(exc)) from None
     except BanListFull as exc:
         raise ApiError(409, "ban_list_full", str(exc)) from None
-    await asyncio.to_thread(manager.banned.save)
+    await _save(manager)
     disconnected = await manager.disconnect_banned()
     return web.json_response({**ban_json(ban), "disconnected": disconnected})
 
@@ -82,14 +88,14 @@ async def remove_ban(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_subnet", str(exc)) from None
     if not removed:
         raise ApiError(404, "ban_not_found", f"no ban of {subnet}")
-    await asyncio.to_thread(manager.banned.save)
+    await _save(manager)
     return web.json_response({"subnet": subnet, "removed": True})
 
 
 async def clear_bans(request: web.Request) -> web.Response:
     manager = _manager(request)
     removed = manager.banned.clear()
-    await asyncio.to_thread(manager.banned.save)
+    await _save(manager)
     return web.json_response({"removed": removed})
 
 

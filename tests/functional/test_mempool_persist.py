@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from consensus.transaction import Transaction
+from node import persist
 from node.persist import FEE_ESTIMATES_FILE, MEMPOOL_FILE
 from tests.framework.miniwallet import MiniWallet
 from tests.framework.network import TestNetwork
@@ -93,3 +96,21 @@ async def test_daemon_sigterm_saves_and_sigkill_keeps_the_last_file(
     await node.start()
     await _wait_mempool(node, first)
     assert not later & await node.mempool_txids()
+
+
+async def test_a_fault_while_restoring_does_not_stop_the_node(
+    network: TestNetwork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    node, wallet, _ = await _started(network, chains=1, depth=2)
+
+    def broken(*_: object) -> list[bytes]:
+        raise RuntimeError("a bug while restoring")
+
+    monkeypatch.setattr(persist, "restore_chunk", broken)
+    await node.restart()
+    await _wait_mempool(node, set())  # logged (mempool_load_failed); the node goes on
+    monkeypatch.undo()
+    later = await _fill(node, wallet, chains=1, depth=1)
+    await node.restart()  # the file is saved again: this run counts as loaded
+    await _wait_mempool(node, later)
+    node.check_alive()
