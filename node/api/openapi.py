@@ -112,6 +112,7 @@ ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address 
 HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
 TX_PATH_ERRORS = (400, 404)
 VOUT = _path_param("vout", integer(0, 1_000_000), "the output's index in the transaction")
+TXS_START = _path_param("start", integer(0, 10_000_000), "a multiple of 25")
 TX_INDEX = _path_param("index", integer(0, 10_000_000), "position in the block (0: coinbase)")
 
 
@@ -176,6 +177,13 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/block/{hash}/txid/{index}", "get", "getBlockTxid", "chain",
      "The txid at a position of the block (plain text)",
      _ok_text("txid", HASH_TEXT), TX_PATH_ERRORS, [BLOCK_HASH, TX_INDEX], None, False),
+    ("/v1/block/{hash}/txs", "get", "getBlockTxs", "chain",
+     "The block's first 25 transactions, as /v1/tx/{txid} shows them",
+     _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/txs/{start}", "get", "getBlockTxsFrom", "chain",
+     "25 transactions of the block from start (a multiple of 25)",
+     _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [BLOCK_HASH, TXS_START],
+     None, False),
     ("/v1/block-height/{height}", "get", "getBlockAtHeight", "chain",
      "The hash of the active chain's block at a height (plain text)",
      _ok_text("hash", HASH_TEXT), TX_PATH_ERRORS, [HEIGHT], None, False),

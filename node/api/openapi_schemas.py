@@ -224,6 +224,7 @@ SCHEMAS: dict[str, Schema] = {
     "PeerRequest": obj({"address": string(minLength=1, maxLength=300)}),
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
+    "Transactions": {"type": "array", "items": ref("Transaction")},
     "Outspend": obj(
         {
             "spent": BOOL,

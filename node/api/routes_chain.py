@@ -1,6 +1,6 @@
 """Chain and block endpoints: ``/v1/chain``, ``/v1/blocks...``, ``/v1/block/...`` (with
-Esplora's ``/header``, ``/status`` and ``/txid/{index}``), ``/v1/block-height/{height}``, and
-``/healthz``.
+Esplora's ``/header``, ``/status``, ``/txid/{index}`` and ``/txs[/{start}]``),
+``/v1/block-height/{height}``, and ``/healthz``.
 
 May import aiohttp, consensus, node modules and the standard library. The functions named
 ``_..._on_chain`` run on the chain thread (through ``ctx.call``).
@@ -10,14 +10,24 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from consensus.transaction import TxOut
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.inputs import parse_hash, parse_height, parse_int
-from node.api.views import Json, block_json, chainwork_hex, difficulty, raw_tx_count
+from node.api.views import (
+    Json,
+    block_json,
+    chainwork_hex,
+    difficulty,
+    raw_tx_count,
+    status_json,
+    tx_json,
+)
 from node.blockindex import ChainEntry
 
 BLOCKS_PER_PAGE = 10
 MAX_TX_INDEX = 10_000_000
+TXS_PER_PAGE = 25  # Esplora's
 
 
 def _entry(ctx: ApiContext, block_hash: bytes) -> ChainEntry:
@@ -181,6 +191,41 @@ async def block_txid(request: web.Request) -> web.Response:
     return web.Response(text=await ctx.call(_txid_at_on_chain, ctx, block_hash, index))
 
 
+def _txs_on_chain(ctx: ApiContext, block_hash: bytes, start: int) -> list[Json]:
+    entry = _entry(ctx, block_hash)
+    block = ctx.chain.get_block(block_hash)
+    if block is None:
+        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+    txs = block.transactions
+    if start >= len(txs):
+        raise ApiError(404, "tx_not_found", f"the block has {len(txs)} transactions")
+    undo = ctx.chain.store.get_undo(block_hash) if entry.height > 0 else []
+    status = status_json(entry if ctx.chain.is_active(entry) else None)
+    page = []
+    for position in range(start, min(start + TXS_PER_PAGE, len(txs))):
+        tx = txs[position]
+        if position == 0:
+            prevouts: list[TxOut | None] = []
+            fee: int | None = 0
+        else:
+            coins = undo[position - 1]
+            prevouts = [coin.output for coin in coins]
+            fee = sum(coin.value for coin in coins) - tx.total_out()
+        page.append(tx_json(tx, ctx.params.hrp, prevouts, fee, status))
+    return page
+
+
+async def block_txs(request: web.Request) -> web.Response:
+    """Esplora's ``/block/:hash/txs[/:start_index]``: 25 transactions from ``start_index`` (a
+    multiple of 25), as ``GET /v1/tx/{txid}`` shows them."""
+    ctx = request.app[CONTEXT]
+    block_hash = parse_hash(request.match_info["hash"], "block hash")
+    start = parse_int(request.match_info.get("start", "0"), "start_index", 0, MAX_TX_INDEX)
+    if start % TXS_PER_PAGE:
+        raise ApiError(400, "bad_start_index", f"start_index must be a multiple of {TXS_PER_PAGE}")
+    return web.json_response(await ctx.call(_txs_on_chain, ctx, block_hash, start))
+
+
 def _hash_at_on_chain(ctx: ApiContext, height: int) -> str:
     entry = ctx.chain.entry_at(height)
     if entry is None:
@@ -211,5 +256,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/block/{hash}/header", block_header, allow_head=False),
         web.get("/v1/block/{hash}/status", block_status, allow_head=False),
         web.get("/v1/block/{hash}/txid/{index}", block_txid, allow_head=False),
+        web.get("/v1/block/{hash}/txs", block_txs, allow_head=False),
+        web.get("/v1/block/{hash}/txs/{start}", block_txs, allow_head=False),
         web.get("/v1/block-height/{height}", block_height, allow_head=False),
     ]

@@ -1,5 +1,6 @@
 """Esplora's /tx/{txid}/outspends and /tx/{txid}/outspend/{vout} against a real node: unspent,
-spent in the mempool, spent in a block (with the block's status), errors."""
+spent in the mempool, spent in a block (with the block's status), errors; and the block's
+/block/{hash}/txs page."""
 
 from __future__ import annotations
 
@@ -34,6 +35,22 @@ async def test_outspends_follow_a_spend_into_a_block(tmp_path: Path) -> None:
         assert confirmed["status"]["block_hash"] == block_hash
         assert confirmed["status"]["block_height"] == 102
         assert hashes[0] != block_hash
+
+        # Esplora's /block/{hash}/txs shows the block's transactions as /tx/{txid} does.
+        page = await api.get_json(f"/v1/block/{block_hash}/txs")
+        txids = await api.get_json(f"/v1/block/{block_hash}/txids")
+        assert [tx["txid"] for tx in page] == txids and txids[1] == payment.txid_hex
+        assert page == [await api.get_json(f"/v1/tx/{txid}") for txid in txids]
+        assert page[1]["fee"] == 1000 and page[0]["fee"] == 0
+        assert await api.get_json(f"/v1/block/{block_hash}/txs/0") == page
+        for path, status, code in (
+            (f"/v1/block/{block_hash}/txs/25", 404, "tx_not_found"),
+            (f"/v1/block/{block_hash}/txs/3", 400, "bad_start_index"),
+            (f"/v1/block/{block_hash}/txs/x", 400, "bad_start_index"),
+            (f"/v1/block/{'00' * 32}/txs", 404, "block_not_found"),
+        ):
+            reply = await api.get(path)
+            assert reply.status == status and reply.error_code == code, (path, reply.text)
 
         for path, status, code in (
             (f"/v1/tx/{funding}/outspend/1", 404, "output_not_found"),
