@@ -40,6 +40,8 @@ from node.mempool_types import AcceptResult, ChainView, MissingParents, ReorgRes
 from node.sigcache import SignatureCache
 from node.txgraph import MempoolEntry, TxGraph
 
+RECENT_KEPT = 100  # txids remembered for recent(); those that left are skipped
+
 __all__ = ["AcceptResult", "ChainView", "Mempool", "MempoolEntry", "MempoolPolicy", "ReorgResult"]
 
 
@@ -71,6 +73,7 @@ class Mempool:
         self._last_now = 0
         self.rolling_floor = RollingFeeFloor(p.rolling_fee_half_life, p.incremental_relay_fee_rate)
         self._rates_cache: tuple[int, list[tuple[float, int]]] = (-1, [])
+        self._recent: deque[bytes] = deque(maxlen=RECENT_KEPT)  # txids as they entered
 
     # --- accepting ----------------------------------------------------------------------------
     def accept(self, tx: Transaction, now: int, announcer: Hashable = None) -> AcceptResult:
@@ -294,6 +297,22 @@ class Mempool:
 
     def txids(self) -> list[bytes]:
         return list(self.graph.entries)
+
+    def recent(self, count: int = 10) -> list[MempoolEntry]:
+        """The last ``count`` transactions to enter that are still here, newest first
+        (Esplora's ``/mempool/recent``)."""
+        found: list[MempoolEntry] = []
+        if count <= 0:
+            return found
+        seen: set[bytes] = set()
+        for txid in reversed(self._recent):
+            entry = self.graph.entries.get(txid)
+            if entry is not None and txid not in seen:
+                seen.add(txid)
+                found.append(entry)
+                if len(found) == count:
+                    break
+        return found
 
     def spender_of(self, outpoint: OutPoint) -> bytes | None:
         """The txid of the mempool transaction spending ``outpoint``, if any."""

@@ -142,6 +142,7 @@ def commit(
             floor.restore(saved)
             raise MempoolFull(f"{tx.txid_hex} would be the first evicted from a full mempool")
     pool._version += 1
+    pool._recent.append(tx.txid)
     for gone in (*removed, *evicted):
         pool.estimator.untrack(gone.txid)
     if not from_block and not entry.parents:

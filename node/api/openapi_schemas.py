@@ -225,6 +225,10 @@ SCHEMAS: dict[str, Schema] = {
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
     "Transactions": {"type": "array", "items": ref("Transaction")},
+    "MempoolRecent": {
+        "type": "array",
+        "items": obj({"txid": HASH, "fee": integer(), "vsize": integer(), "value": integer()}),
+    },
     "Outspend": obj(
         {
             "spent": BOOL,

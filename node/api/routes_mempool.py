@@ -1,4 +1,5 @@
-"""Mempool and fee endpoints: ``/v1/mempool``, ``/v1/mempool/txids``, ``/v1/fee-estimates``.
+"""Mempool and fee endpoints: ``/v1/mempool``, ``/v1/mempool/txids``, ``/v1/mempool/recent``,
+``/v1/fee-estimates``.
 
 May import aiohttp, consensus, node modules and the standard library. Shapes are Esplora's:
 fee-rates are base units per byte (no witness discount: ``vsize`` is the size).
@@ -11,6 +12,8 @@ from aiohttp import web
 from consensus.hashing import hash_to_hex
 from node.api.context import CONTEXT, ApiContext
 from node.api.views import Json
+
+RECENT_COUNT = 10  # Esplora's
 
 
 def _mempool_on_chain(ctx: ApiContext) -> Json:
@@ -40,6 +43,24 @@ async def mempool_txids(request: web.Request) -> web.Response:
     return web.json_response(await ctx.call(_txids_on_chain, ctx))
 
 
+def _recent_on_chain(ctx: ApiContext) -> list[Json]:
+    return [
+        {
+            "txid": entry.tx.txid_hex,
+            "fee": entry.fee,
+            "vsize": entry.size,
+            "value": entry.tx.total_out(),
+        }
+        for entry in ctx.mempool.recent(RECENT_COUNT)
+    ]
+
+
+async def mempool_recent(request: web.Request) -> web.Response:
+    """Esplora's ``/mempool/recent``: the last 10 transactions to enter, newest first."""
+    ctx = request.app[CONTEXT]
+    return web.json_response(await ctx.call(_recent_on_chain, ctx))
+
+
 def _estimates_on_chain(ctx: ApiContext) -> dict[str, float]:
     return {str(target): rate for target, rate in ctx.mempool.fee_estimates().items()}
 
@@ -54,5 +75,6 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/mempool", mempool_info, allow_head=False),
         web.get("/v1/mempool/txids", mempool_txids, allow_head=False),
+        web.get("/v1/mempool/recent", mempool_recent, allow_head=False),
         web.get("/v1/fee-estimates", fee_estimates, allow_head=False),
     ]

@@ -270,3 +270,15 @@ def test_policy_rejects_nonsense_limits() -> None:
         MempoolPolicy(max_bytes=0)
     with pytest.raises(ValueError):
         MempoolPolicy(min_relay_fee_rate=-1)
+
+
+def test_recent_lists_the_last_entries_still_held_newest_first() -> None:
+    pool, chain = make_pool()
+    coins = fund(chain, 12)
+    txs = [pay([coin], 1000) for coin in coins]
+    for offset, tx in enumerate(txs):
+        pool.accept(tx, NOW + offset)
+    assert [e.txid for e in pool.recent()] == [tx.txid for tx in reversed(txs)][:10]
+    pool.remove(txs[-1].txid)  # left: skipped
+    assert [e.txid for e in pool.recent(3)] == [txs[-2].txid, txs[-3].txid, txs[-4].txid]
+    assert pool.recent(0) == []
