@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from consensus.transaction import TxOut
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.inputs import parse_hash, parse_height, parse_int
-from node.api.views import (
-    Json,
-    block_json,
-    chainwork_hex,
-    difficulty,
-    raw_tx_count,
-    status_json,
-    tx_json,
-)
+from node.api.txlookup import found_json, in_block
+from node.api.views import Json, block_json, chainwork_hex, difficulty, raw_tx_count
 from node.blockindex import ChainEntry
 
 BLOCKS_PER_PAGE = 10
@@ -200,19 +192,11 @@ def _txs_on_chain(ctx: ApiContext, block_hash: bytes, start: int) -> list[Json]:
     if start >= len(txs):
         raise ApiError(404, "tx_not_found", f"the block has {len(txs)} transactions")
     undo = ctx.chain.store.get_undo(block_hash) if entry.height > 0 else []
-    status = status_json(entry if ctx.chain.is_active(entry) else None)
-    page = []
-    for position in range(start, min(start + TXS_PER_PAGE, len(txs))):
-        tx = txs[position]
-        if position == 0:
-            prevouts: list[TxOut | None] = []
-            fee: int | None = 0
-        else:
-            coins = undo[position - 1]
-            prevouts = [coin.output for coin in coins]
-            fee = sum(coin.value for coin in coins) - tx.total_out()
-        page.append(tx_json(tx, ctx.params.hrp, prevouts, fee, status))
-    return page
+    active = entry if ctx.chain.is_active(entry) else None
+    return [
+        found_json(ctx, in_block(txs[position], position, undo, active))
+        for position in range(start, min(start + TXS_PER_PAGE, len(txs)))
+    ]
 
 
 async def block_txs(request: web.Request) -> web.Response:

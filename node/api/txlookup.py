@@ -62,9 +62,23 @@ def find_confirmed(ctx: ApiContext, reader: BlockReader, txid: bytes) -> FoundTx
     if entry is None or entry.hash != location.block_hash:
         return None  # the index is between two steps of a reorg: not on the active chain
     tx = Transaction.decode(slice_transaction(reader.raw_block(location.block_hash), location))
-    if location.position == 0:
+    undo = reader.undo(location.block_hash) if location.position else []
+    return in_block(tx, location.position, undo, entry, location)
+
+
+def in_block(
+    tx: Transaction,
+    position: int,
+    undo: BlockUndo,
+    entry: ChainEntry | None,
+    location: TxLocation | None = None,
+) -> FoundTx:
+    """The transaction at ``position`` of a block whose undo data is ``undo``: its spent
+    outputs and fee from there (a coinbase has none and pays no fee). ``entry`` is the block
+    on the active chain, None off it."""
+    if position == 0:
         return FoundTx(tx, [], 0, entry, location)
-    coins = reader.undo(location.block_hash)[location.position - 1]
+    coins = undo[position - 1]
     prevouts: list[TxOut | None] = [coin.output for coin in coins]
     fee = sum(coin.value for coin in coins) - tx.total_out()
     return FoundTx(tx, prevouts, fee, entry, location)
