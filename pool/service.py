@@ -95,6 +95,7 @@ class Pool:
         self.started = asyncio.Event()
         self.api_port: int | None = None
         self._wake = asyncio.Event()
+        self._handed: Template | None = None  # a long-polled template on a new tip
         self._api_started = asyncio.Event()
 
     @property
@@ -200,7 +201,12 @@ class Pool:
                     await self._wake.wait()
             woken = self._wake.is_set()
             self._wake.clear()
+            handed, self._handed = self._handed, None
             try:
+                if handed is not None:  # the long poll's template, on the new tip: no refetch
+                    last_template = time.monotonic()
+                    await self._apply(handed)
+                    continue
                 tip = await self.node.tip_hash()
                 current = self.jobs.template
                 due = time.monotonic() - last_template >= config.template_interval
@@ -216,8 +222,9 @@ class Pool:
 
     async def _long_poll(self) -> None:
         """Hear of a new block at once: keep one long-polled template request open (BIP 22; the
-        node answers when its tip changes) and wake the follow loop when the tip moved. With a
-        node that gives no ``longpollid``, or after an error, polling alone does it."""
+        node answers when its tip changes) and hand the follow loop that template when the tip
+        moved (it applies it, so that ``_apply`` never runs twice at once). With a node that
+        gives no ``longpollid``, or after an error, polling alone does it."""
         longpollid: str | None = None
         while True:
             if longpollid is None:
@@ -234,6 +241,7 @@ class Pool:
                 await asyncio.sleep(LONGPOLL_RETRY)
                 continue
             if fresh.previous_hash_hex != longpollid[:64]:
+                self._handed = fresh
                 self._wake.set()
             longpollid = fresh.longpollid
 
