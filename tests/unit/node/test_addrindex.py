@@ -102,15 +102,21 @@ def attach(chain: ChainState, index: AddressIndex) -> None:
     chain.listeners.append(listener)
 
 
-def test_an_index_of_another_schema_version_is_rebuilt(
-    chain: ChainState, tmp_path: Path
-) -> None:
+def indexed_payments(chain: ChainState, tmp_path: Path) -> tuple[ChainBuilder, AddressIndex]:
+    """The chain fed 101 blocks and ``payments``, and an index synced to it."""
     main = ChainBuilder(miner_key=MINER)
     main.mine(101)
     payments(main, 1)
     feed(chain, main.blocks[1:])
     index = AddressIndex(tmp_path / "index.sqlite", chain.params)
     assert index.sync(chain)
+    return main, index
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(
+    chain: ChainState, tmp_path: Path
+) -> None:
+    _, index = indexed_payments(chain, tmp_path)
     with index._write():
         index._set_meta("schema_version", b"1")  # as written before the spending index
     index.close()
@@ -222,12 +228,7 @@ def test_other_network_database_is_reset(tmp_path: Path) -> None:
 def test_transaction_bytes_sliced_from_the_stored_block(chain: ChainState, tmp_path: Path) -> None:
     from node.txindex import slice_transaction
 
-    main = ChainBuilder(miner_key=MINER)
-    main.mine(101)
-    payments(main, 1)
-    feed(chain, main.blocks[1:])
-    index = AddressIndex(tmp_path / "index.sqlite", chain.params)
-    assert index.sync(chain)
+    main, index = indexed_payments(chain, tmp_path)
     for block in main.blocks[-3:]:
         raw = chain.store.get_block(block.hash)
         assert raw is not None
