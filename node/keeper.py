@@ -11,6 +11,7 @@ the old file).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -53,7 +54,9 @@ class MempoolKeeper:
         started = time.monotonic()
         max_bytes = node.mempool.policy.max_bytes
         try:
-            saved = await node.call(persist.read_mempool, path, node.params.name, max_bytes)
+            # A worker thread, not the chain thread: reading and decoding the file needs no
+            # chain state, and the chain thread stays free for blocks meanwhile.
+            saved = await asyncio.to_thread(persist.read_mempool, path, node.params.name, max_bytes)
         except (persist.PersistFileError, OSError) as exc:
             log.warning("mempool_file_ignored", file=str(path), reason=str(exc))
             saved = None
