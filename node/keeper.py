@@ -51,6 +51,9 @@ class MempoolKeeper:
         ones that no peer had asked for as unbroadcast again."""
         node = self.node
         path = node.config.datadir / persist.MEMPOOL_FILE
+        if not path.exists():  # nothing to offer: loaded before this task first waits
+            self.loaded = True
+            return
         started = time.monotonic()
         max_bytes = node.mempool.policy.max_bytes
         try:

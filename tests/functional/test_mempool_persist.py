@@ -35,6 +35,16 @@ async def _fill(node: TestNode, wallet: MiniWallet, chains: int, depth: int) -> 
     return {tx.txid_hex for tx in txs}
 
 
+async def _wait_loaded(node: TestNode) -> None:
+    """Until the in-process node has offered its saved mempool again: only then does a stop
+    save the mempool (Core's rule), so a test that sends and restarts must wait for it."""
+
+    def loaded() -> bool:
+        return node.node is not None and node.node.keeper.loaded
+
+    await wait_until(loaded, 30, message=f"{node.name} loaded its saved mempool")
+
+
 async def _wait_mempool(node: TestNode, txids: set[str], timeout: float = 30) -> None:
     async def loaded() -> bool:
         return await node.mempool_txids() == txids
@@ -58,6 +68,7 @@ async def test_clean_restart_keeps_the_mempool(network: TestNetwork) -> None:
     await node.restart()
     assert (node.datadir / MEMPOOL_FILE).exists()
     assert (node.datadir / FEE_ESTIMATES_FILE).exists()
+    await _wait_loaded(node)
     await _wait_mempool(node, txids)
     # Mining confirms them; the next restart brings back an empty mempool.
     await node.generate(1)
@@ -72,6 +83,7 @@ async def test_damaged_file_is_ignored_and_replaced(network: TestNetwork) -> Non
     path = node.datadir / MEMPOOL_FILE
     path.write_bytes(path.read_bytes()[:-7])  # truncated
     await node.start()
+    await _wait_loaded(node)
     await _wait_mempool(node, set())
     txids = await _fill(node, wallet, chains=1, depth=1)
     await node.restart()
@@ -108,6 +120,7 @@ async def test_a_fault_while_restoring_does_not_stop_the_node(
 
     monkeypatch.setattr(persist, "restore_chunk", broken)
     await node.restart()
+    await _wait_loaded(node)
     await _wait_mempool(node, set())  # logged (mempool_load_failed); the node goes on
     monkeypatch.undo()
     later = await _fill(node, wallet, chains=1, depth=1)
