@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from mnemonic import Mnemonic
 
 from seedchain.cli import build_parser, main
 from seedchain.cmd_wallet import read_secret_file
@@ -122,6 +123,27 @@ def wallet(tmp_path: Path, *args: str) -> list[str]:
     ]
 
 
+def string_values(node: object) -> list[str]:
+    """Every string value in a decoded JSON document; keys are left out."""
+    if isinstance(node, dict):
+        return [s for value in node.values() for s in string_values(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in string_values(value)]
+    return [node] if isinstance(node, str) else []
+
+
+def assert_encrypted(keystore: str, mnemonic: str) -> None:
+    """Neither the phrase, its entropy nor any of its words is stored in the clear.
+
+    Keys are not compared: a key such as "salt" is itself a BIP39 word.
+    """
+    values = string_values(json.loads(keystore))
+    entropy = bytes(Mnemonic("english").to_entropy(mnemonic)).hex()
+    assert not any(entropy in value for value in values)
+    assert not set(mnemonic.split()) & set(values)
+    assert mnemonic not in keystore
+
+
 def test_create_then_info_without_a_node(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -131,7 +153,7 @@ def test_create_then_info_without_a_node(
     created = json.loads(capsys.readouterr().out)
     assert len(created["mnemonic"].split()) == 24 and "warning" in created
     keystore = (tmp_path / "wallets" / "default" / "keystore.json").read_text()
-    assert created["mnemonic"].split()[0] not in keystore.split('"')  # encrypted
+    assert_encrypted(keystore, created["mnemonic"])
 
     assert main(wallet(tmp_path, "info", "--json")) == 0  # no password needed
     info = json.loads(capsys.readouterr().out)
