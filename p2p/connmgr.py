@@ -43,6 +43,7 @@ from p2p.handler import PeerHandler, WebSocket
 from p2p.handshake import LocalNode
 from p2p.messages import InvItem, Message
 from p2p.peer import Peer
+from p2p.peertable import PeerTable, refusal
 from p2p.relay import Exclude, announce_to, broadcast_to
 from p2p.settings import ConnectionConfig
 
@@ -74,12 +75,8 @@ class ConnectionManager:
                                 config.advertise_address, best_height)
         self._configured = tuple(canonical_address(a) for a in config.peers)
         self._rng = random.Random()
-        self._live: dict[Peer, bool] = {}  # every running peer -> is it a configured peer
-        self._connected: dict[Peer, None] = {}  # handshake done, in connection order
-        self._nonces: set[int] = set()
+        self._table = PeerTable()
         self._gossip = AddrGossip(addrbook) if addrbook is not None else None
-        self._dialing: set[str] = set()
-        self._accepting = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tg: asyncio.TaskGroup | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -176,23 +173,21 @@ class ConnectionManager:
 
     def peers(self) -> list[Peer]:
         """Peers whose handshake is done, in connection order."""
-        return [peer for peer in self._connected if peer.connected]
+        return self._table.handshaken()
 
     @property
     def outbound_count(self) -> int:
-        return sum(1 for peer in self._live if not peer.inbound)
+        return self._table.outbound_count
 
     @property
     def inbound_count(self) -> int:
-        return sum(1 for peer in self._live if peer.inbound)
+        return self._table.inbound_count
 
     async def connect(self, address: str) -> Peer:
         """Dial ``address`` and complete the handshake. Raises ``ConnectionLimit`` without a
         free outbound slot, ``ConnectFailed`` or the handshake's ``P2PError`` otherwise."""
         address = canonical_address(address)
-        automatic = sum(1 for peer, configured in self._live.items()
-                        if not peer.inbound and not configured)
-        if automatic + len(self._dialing) >= self.config.max_outbound:
+        if self._table.automatic_outbound() >= self.config.max_outbound:
             raise ConnectionLimit(f"{self.config.max_outbound} outbound peers already")
         return await self._dial(address, configured=False)
 
@@ -202,14 +197,14 @@ class ConnectionManager:
             address = canonical_address(address)
         except InvalidAddress:
             return False
-        targets = [peer for peer in self._live if peer.address == address]
+        targets = self._table.at(address)
         for peer in targets:
             await peer.aclose()
         return bool(targets)
 
     async def disconnect_banned(self) -> int:
         """Close every connection the ban list now covers; how many."""
-        targets = [peer for peer in self._live if self.banned.is_banned(peer.address)]
+        targets = [peer for peer in self._table.live if self.banned.is_banned(peer.address)]
         for peer in targets:
             await peer.aclose(BANNED)
         return len(targets)
@@ -233,7 +228,7 @@ class ConnectionManager:
 
     # --- PeerHandler: the peers report here first ---------------------------------------
     async def on_peer_connected(self, peer: Peer) -> None:
-        self._connected[peer] = None
+        self._table.connected[peer] = None
         if self._gossip is not None:
             await self._gossip.peer_connected(peer)
         await self._handler.on_peer_connected(peer)
@@ -244,7 +239,7 @@ class ConnectionManager:
         await self._handler.on_message(peer, message)
 
     async def on_peer_disconnected(self, peer: Peer, reason: DisconnectReason) -> None:
-        self._connected.pop(peer, None)
+        self._table.connected.pop(peer, None)
         await self._handler.on_peer_disconnected(peer, reason)
 
     # --- inbound ------------------------------------------------------------------------
@@ -272,26 +267,24 @@ class ConnectionManager:
             return web.Response(status=400)
         if self._stopping or self._tg is None:
             return web.Response(status=503, text="shutting down")
-        why = (
-            "discouraged" if self.discouraged.is_discouraged(address)
-            else "banned" if self.banned.is_banned(address) else None
-        )  # fmt: skip
+        why = refusal(address, self.discouraged, self.banned)
         if why is not None:
             self.log.info("inbound_refused", peer=address, why=why)
             return web.Response(status=403, text=why)
-        if self.inbound_count + self._accepting >= self.config.max_inbound:
+        table = self._table
+        if table.inbound_count + table.accepting >= self.config.max_inbound:
             self.log.info("inbound_refused", peer=address, why="full")
             return web.Response(status=503, text="no free inbound slot")
         ws = web.WebSocketResponse(max_msg_size=WS_MAX_MSG_SIZE, compress=False,
                                    autoping=True, heartbeat=None,
                                    timeout=self.config.peer.close_timeout)
-        self._accepting += 1  # holds the slot while the upgrade is answered
+        table.accepting += 1  # holds the slot while the upgrade is answered
         try:
             async with asyncio.timeout(self.config.peer.handshake_timeout):
                 await ws.prepare(request)
             peer = self._new_peer(ws, address, inbound=True, configured=False)
         finally:
-            self._accepting -= 1
+            table.accepting -= 1
         task = await self._start_peer(peer)
         if task is not None:
             await asyncio.wait([task])
@@ -301,10 +294,11 @@ class ConnectionManager:
     async def _dial(self, address: str, *, configured: bool) -> Peer:
         if self._stopping or self._session is None:
             raise ConnectionLimit("shutting down")
-        if address in self._dialing:
+        dialing = self._table.dialing
+        if address in dialing:
             raise ConnectionLimit(f"already dialling {address}")
         host, port = parse_address(address)
-        self._dialing.add(address)
+        dialing.add(address)
         try:
             if self.addrbook is not None:
                 self.addrbook.mark_attempt(address)
@@ -322,7 +316,7 @@ class ConnectionManager:
             if await self._start_peer(peer) is None:
                 raise ConnectionLimit("shutting down")
         finally:
-            self._dialing.discard(address)
+            dialing.discard(address)
         await peer.wait_ready()
         return peer
 
@@ -330,8 +324,7 @@ class ConnectionManager:
         """Keep a configured peer connected, redialling with exponential backoff."""
         backoff = Backoff(self.config.retry_initial, self.config.retry_max, self._rng)
         while True:
-            existing = next((p for p in self._live if p.address == address and not p.inbound),
-                            None)
+            existing = self._table.outbound_to(address)
             if existing is not None:  # e.g. dialled by connect() already
                 await existing.wait_closed()
             else:
@@ -344,15 +337,12 @@ class ConnectionManager:
     async def _maintain_outbound(self, book: AddressBook) -> None:
         """Top up the automatic outbound slots from the address book."""
         while True:
-            automatic = sum(1 for peer, configured in self._live.items()
-                            if not peer.inbound and not configured)
-            free = self.config.max_outbound - automatic - len(self._dialing)
+            free = self.config.max_outbound - self._table.automatic_outbound()
             if free > 0:
-                busy = {peer.address for peer in self._live} | self._dialing
+                busy = self._table.busy_addresses()
                 busy.update(self._configured)
                 candidates = [a for a in book.select(free * 2, busy)
-                              if not self.discouraged.is_discouraged(a)
-                              and not self.banned.is_banned(a)]
+                              if refusal(a, self.discouraged, self.banned) is None]
                 try:
                     for address in candidates[:free]:
                         self._spawn(self._dial_in_background(address))
@@ -382,11 +372,10 @@ class ConnectionManager:
     def _new_peer(self, ws: WebSocket, address: str, *, inbound: bool, configured: bool
                   ) -> Peer:
         peer = Peer(ws, address=address, inbound=inbound, local=self._local, handler=self,
-                    settings=self.config.peer, is_own_nonce=self._nonces.__contains__,
+                    settings=self.config.peer, is_own_nonce=self._table.nonces.__contains__,
                     on_close=self._on_peer_closing)
         peer.stats.observer = self._message_observer
-        self._live[peer] = configured
-        self._nonces.add(peer.nonce)
+        self._table.add(peer, configured=configured)
         return peer
 
     async def _start_peer(self, peer: Peer) -> asyncio.Task[None] | None:
@@ -406,9 +395,7 @@ class ConnectionManager:
             self.addrbook.remove(peer.address)
 
     def _forget(self, peer: Peer) -> None:
-        self._live.pop(peer, None)
-        self._connected.pop(peer, None)
-        self._nonces.discard(peer.nonce)
+        self._table.forget(peer)
         if self._gossip is not None:
             self._gossip.peer_gone(peer)
         self._slot_freed.set()
@@ -442,7 +429,7 @@ class ConnectionManager:
 
     def _shutdown_tasks(self) -> None:
         self._stopping = True
-        for peer in list(self._live):
+        for peer in list(self._table.live):
             peer.close(SHUTDOWN)
         for task in list(self._tasks):
             task.cancel()
