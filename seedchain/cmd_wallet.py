@@ -1,8 +1,9 @@
 """``seedchain wallet``: the wallet on the command line.
 
     seedchain wallet [--datadir DIR] [--wallet NAME] [--node URL] [--network N] COMMAND
-        create | restore | address [--index I] | balance | send ADDRESS AMOUNT [--fee-rate R]
-        | bump TXID [--fee-rate R] | history | utxos | info
+        create | restore | address [--index I] | balance
+        | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
+        | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F] | info
 
 Every command accepts ``--password-file F`` (``-`` reads standard input) and ``--json``, even
 where no password is needed; without a password file the password is asked at a prompt
@@ -14,9 +15,10 @@ integers of base units. Bad input exits 1 (2 for a usage error) with one ``error
 
 The logic is in ``wallet.engine``. This module parses the arguments and registers the
 commands; the handlers are in ``seedchain.wallet_commands_setup`` (create, restore, address,
-info) and ``seedchain.wallet_commands_chain`` (balance, history, utxos, send, bump), on top of
-``seedchain.wallet_context`` (location, node, lock, session), ``seedchain.wallet_secrets``
-(password and phrase input) and ``seedchain.wallet_output`` (JSON, tables, plain text). Their
+password, info) and ``seedchain.wallet_commands_chain`` (balance, history, utxos, send,
+bump), on top of ``seedchain.wallet_context`` (location, node, lock, session),
+``seedchain.wallet_secrets`` (password and phrase input) and ``seedchain.wallet_output``
+(JSON, tables, plain text). Their
 public names are re-exported here. May import the standard library, ``seedchain`` and
 ``wallet`` (lazily, when a command runs); never ``node``, ``p2p``, ``pool`` or ``mining``.
 """
@@ -32,7 +34,13 @@ from typing import NoReturn
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import cmd_balance, cmd_bump, cmd_history, cmd_send, cmd_utxos
-from seedchain.wallet_commands_setup import cmd_address, cmd_create, cmd_info, cmd_restore
+from seedchain.wallet_commands_setup import (
+    cmd_address,
+    cmd_create,
+    cmd_info,
+    cmd_password,
+    cmd_restore,
+)
 from seedchain.wallet_secrets import MAX_SECRET_FILE, read_password, read_secret_file
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "cmd_create",
     "cmd_history",
     "cmd_info",
+    "cmd_password",
     "cmd_restore",
     "cmd_send",
     "cmd_utxos",
@@ -101,7 +110,7 @@ def _flag(name: str) -> bool:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "wallet",
-        help="the wallet: create, receive, send, balance, history",
+        help="the wallet: create, receive, send, balance, history, password",
         description="The Seedchain wallet, a client of a node's REST API.",
     )
     _one_line_usage_errors(p)
@@ -170,9 +179,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     balance = commands.add_parser("balance", parents=[common], help="confirmed and pending coins")
     balance.set_defaults(wallet_handler=cmd_balance)
 
-    send = commands.add_parser("send", parents=[common], help="pay AMOUNT coins to ADDRESS")
+    send = commands.add_parser(
+        "send",
+        parents=[common],
+        help="pay AMOUNT coins to ADDRESS (more pairs: one transaction paying each)",
+        description="Pay AMOUNT coins to ADDRESS. More ADDRESS AMOUNT pairs pay several"
+        " recipients in one transaction (each address once). AMOUNT 'max' sends every"
+        " spendable coin to one ADDRESS, the fee taken from it, with no change.",
+    )
     send.add_argument("address", metavar="ADDRESS")
-    send.add_argument("amount", metavar="AMOUNT", help="coins, e.g. 12.5 (at most 8 decimals)")
+    send.add_argument(
+        "amount", metavar="AMOUNT", help="coins, e.g. 12.5 (at most 8 decimals), or 'max'"
+    )
+    send.add_argument(
+        "more", nargs="*", metavar="ADDRESS AMOUNT", help="further recipients, in pairs"
+    )
     send.add_argument(
         "--fee-rate",
         default=env("FEE_RATE"),
@@ -201,6 +222,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     utxos = commands.add_parser("utxos", parents=[common], help="unspent outputs")
     utxos.set_defaults(wallet_handler=cmd_utxos)
+
+    password = commands.add_parser(
+        "password",
+        parents=[common],
+        help="change the wallet's password (the keystore is encrypted again)",
+    )
+    password.add_argument(
+        "--new-password-file",
+        default=env("NEW_PASSWORD_FILE"),
+        metavar="FILE",
+        help="read the new password from FILE ('-': standard input) instead of a prompt",
+    )
+    password.set_defaults(wallet_handler=cmd_password)
 
     info = commands.add_parser(
         "info", parents=[common], help="network, name, next indexes, node (no password)"

@@ -127,30 +127,47 @@ def cmd_utxos(args: argparse.Namespace) -> int:
     return 0
 
 
+SEND_ALL = "max"
+
+
 def cmd_send(args: argparse.Namespace) -> int:
     from wallet.amounts import parse_amount
     from wallet.engine import parse_address
 
     location = wallet_location(args)
-    parse_address(args.address, location.params)  # bad input fails before the password
-    amount = parse_amount(args.amount)
+    words = [args.address, args.amount, *args.more]
+    if len(words) % 2:
+        raise CommandError(
+            f"recipient {words[-1][:100]!r} has no amount: give ADDRESS AMOUNT pairs"
+        )
+    pairs = list(zip(words[0::2], words[1::2], strict=True))
+    for address, _ in pairs:
+        parse_address(address, location.params)  # bad input fails before the password
+    send_all = any(amount.strip().lower() == SEND_ALL for _, amount in pairs)
+    if send_all and len(pairs) > 1:
+        raise CommandError(f"amount {SEND_ALL!r} sends everything to one address only")
+    payments = [] if send_all else [(a, parse_amount(amount)) for a, amount in pairs]
     fee_rate = fee_rate_option(args)
 
     async def body(session: WalletSession) -> Any:
-        return await session.send(args.address, amount, fee_rate)
+        if send_all:
+            return await session.send_all(args.address, fee_rate)
+        return await session.send_many(payments, fee_rate)
 
     result = with_session(args, body)
     if args.json:
         print_json(result.to_json())
         return 0
     data = result.to_json()
+    sent = [("sent", f"{format_coins(v)} to {a}") for a, v in result.payments]
     print_pairs(
         [
-            ("sent", f"{format_coins(result.amount)} to {result.address}"),
+            *sent,
             ("txid", data["txid"]),
             (
                 "fee",
-                f"{format_coins(result.fee)} ({format_rate(result.fee_rate)}, {result.size} bytes)",
+                f"{format_coins(result.fee)} ({format_rate(result.fee_rate)}, {result.size} bytes)"
+                + (", taken from the amount" if result.sent_all else ""),
             ),
             ("change", "none" if result.change is None else format_coins(result.change)),
         ]

@@ -1,5 +1,5 @@
-"""``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``
-and ``info``.
+"""``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``,
+``password`` and ``info``.
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context``, ``wallet_output`` and ``wallet_secrets``; never ``node``,
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from seedchain.cli import CommandError
 from seedchain.wallet_context import (
+    locked,
     node_client,
     resolve_node_url,
     run_async,
@@ -21,7 +22,12 @@ from seedchain.wallet_context import (
     with_session,
 )
 from seedchain.wallet_output import format_coins, is_tty, print_json, print_pairs
-from seedchain.wallet_secrets import prompt_secret, read_password, read_secret_file
+from seedchain.wallet_secrets import (
+    prompt_secret,
+    read_new_password,
+    read_password,
+    read_secret_file,
+)
 
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
@@ -141,6 +147,30 @@ def cmd_address(args: argparse.Namespace) -> int:
         print_pairs([("address", address), ("index", str(index)), ("path", path)])
     else:
         print(address)
+    return 0
+
+
+def cmd_password(args: argparse.Namespace) -> int:
+    """Re-encrypt the keystore under a new password (fresh salt and nonce), atomically and
+    under the wallet's lock; the old password must open it first."""
+    from wallet.engine import keystore_info
+    from wallet.keystore import change_password, open_keystore
+
+    location = wallet_location(args)
+    keystore_info(location)  # a missing wallet or a network mismatch before any prompt
+    if args.password_file == "-" and args.new_password_file == "-":
+        raise CommandError("only one of the passwords can come from standard input")
+    old = read_password(args)
+    new = read_new_password(args)
+    with locked(location):
+        if new == old:
+            open_keystore(location.paths.keystore, old)  # a wrong password says so first
+            raise CommandError("the new password is the same as the old one")
+        change_password(location.paths.keystore, old, new)
+    if args.json:
+        print_json({"wallet": args.wallet, "password_changed": True})
+    else:
+        print(f"Password of wallet {args.wallet!r} changed.")
     return 0
 
 

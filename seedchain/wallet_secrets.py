@@ -63,3 +63,17 @@ def read_password(args: argparse.Namespace, *, confirm: bool = False) -> str:
     if confirm and not password:
         raise CommandError("the password must not be empty")
     return password
+
+
+def read_new_password(args: argparse.Namespace) -> str:
+    """The new password of ``wallet password``: from ``--new-password-file``, or asked twice."""
+    path = args.new_password_file
+    if path:
+        password = read_secret_file(path, "new password")
+    else:
+        password = prompt_secret("New wallet password: ", "new password")
+        if prompt_secret("Repeat the new password: ", "new password") != password:
+            raise CommandError("the new passwords do not match")
+    if not password:
+        raise CommandError("the new password must not be empty")
+    return password

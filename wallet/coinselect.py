@@ -20,6 +20,8 @@ sits where its integer width changes), and at least that without change. Coins i
 ``exclude`` (reserved by a pending send) are never selected. ``preset`` coins are always
 spent (a fee bump keeps the inputs of the transaction it replaces); with presets, or a fee
 floor, only largest-first runs.
+
+:func:`select_all` spends every coin to one output with no change: "send everything".
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from consensus.encoding import uint_size
-from consensus.transaction import MAX_MONEY, OutPoint, TxOut
+from consensus.transaction import MAX_MONEY, MAX_TX_SIZE, OutPoint, TxOut
 from wallet.amounts import format_amount
 from wallet.errors import InsufficientFunds, InvalidAmount, InvalidFeeRate
 from wallet.keys import KeyId
@@ -86,7 +88,7 @@ class Selection:
     change: int
     fee: int
     size: int
-    algorithm: str  # "bnb" or "largest_first"
+    algorithm: str  # "bnb", "largest_first" or "all"
 
     @property
     def total_in(self) -> int:
@@ -153,6 +155,52 @@ def select_coins(
         f"insufficient funds: {format_amount(available)} coins available,"
         f" {format_amount(needed)} needed (amount plus fee)",
     )
+
+
+def select_all(
+    coins: Iterable[SpendableCoin],
+    lock: bytes,
+    fee_rate: int,
+    *,
+    exclude: Collection[OutPoint] = frozenset(),
+    dust_relay_fee_rate: int = DUST_RELAY_FEE_RATE,
+    max_size: int = MAX_TX_SIZE,
+    locktime: int = 0,
+) -> Selection:
+    """Spend every coin not in ``exclude`` to one output at ``lock`` worth their total less
+    the fee, with no change (Bitcoin Core's ``sendall``: no coin is left behind, even one
+    worth less than the fee its spending adds).
+
+    Raises :class:`InsufficientFunds` when there is nothing to spend or what is left after
+    the fee is below the dust threshold, :class:`InvalidAmount` when the transaction would be
+    over ``max_size`` bytes, :class:`InvalidFeeRate` for a rate below 1.
+    """
+    policy = FeePolicy(fee_rate)
+    chosen = sorted(
+        (coin for coin in _unique(coins) if coin.outpoint not in exclude),
+        key=lambda coin: coin.outpoint.key(),
+    )
+    total = sum(coin.value for coin in chosen)
+    outpoints = [coin.outpoint for coin in chosen]
+    dust = dust_threshold(lock, dust_relay_fee_rate)
+    # The output's value sets its own msgpack width: as change_for, with no payments.
+    found = change_for(total, 0, outpoints, (), lock, policy, locktime) if chosen else None
+    if found is None or found[0] < dust:
+        fee = policy.fee_for_size(signed_tx_size(outpoints, [TxOut(dust, lock)], locktime=locktime))
+        raise InsufficientFunds(
+            total,
+            dust + fee,
+            f"insufficient funds: {format_amount(total)} coins spendable, at least"
+            f" {format_amount(dust + fee)} needed to send them all (the fee plus an output"
+            " above the dust threshold)",
+        )
+    value, fee, size = found
+    if size > max_size:
+        raise InvalidAmount(
+            f"sending all {len(chosen)} coins needs a {size}-byte transaction, over the"
+            f" {max_size}-byte limit; send an amount instead"
+        )
+    return Selection(tuple(chosen), (TxOut(value, lock),), 0, fee, size, "all")
 
 
 def _check_payments(payments: Sequence[TxOut], dust_relay_fee_rate: int) -> int:

@@ -1,4 +1,5 @@
-"""Building our sends and fee bumps: :func:`send_payment` and :func:`bump_send`.
+"""Building our sends and fee bumps: :func:`send_payment` (one recipient),
+:func:`send_payments` (several), :func:`send_all` (every coin) and :func:`bump_send`.
 
 May import the standard library, ``consensus`` and ``wallet`` modules (never ``node``, ``p2p``,
 ``pool``, ``mining`` or ``seedchain``). The functions take an open
@@ -16,14 +17,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from consensus.hashing import hash_to_hex
-from consensus.transaction import OutPoint, Transaction
+from consensus.transaction import OutPoint, Transaction, TxOut
 from wallet.coinselect import SpendableCoin
-from wallet.errors import FeeBumpError, InvalidFeeBumpTarget
+from wallet.errors import FeeBumpError, InvalidAddress, InvalidAmount, InvalidFeeBumpTarget
 from wallet.history import CONFIRMED, CONFLICTED, WalletCoin, WalletView
 from wallet.keys import CHANGE, KeyId
-from wallet.metadata import PendingSend
+from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import parse_address
-from wallet.txbuild import BuiltTransaction, build_payment, bump_fee
+from wallet.txbuild import BuiltTransaction, build_payments, build_sweep, bump_fee
 
 if TYPE_CHECKING:
     from wallet.session import WalletSession
@@ -32,19 +33,31 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class SendResult:
     txid: bytes
-    amount: int
-    address: str
+    payments: tuple[tuple[str, int], ...]  # (address, units) per recipient, as asked
     fee: int
     fee_rate: int
     size: int
     change: int | None
     inputs: tuple[OutPoint, ...]
+    sent_all: bool = False  # every spendable coin, the fee taken from the one payment
+
+    @property
+    def amount(self) -> int:
+        """What the recipients get, in units."""
+        return sum(amount for _, amount in self.payments)
+
+    @property
+    def address(self) -> str | None:
+        """The recipient, when there is one; None for a payment to several."""
+        return self.payments[0][0] if len(self.payments) == 1 else None
 
     def to_json(self) -> dict[str, object]:
         return {
             "txid": hash_to_hex(self.txid),
             "amount": self.amount,
             "address": self.address,
+            "payments": [{"address": a, "amount": v} for a, v in self.payments],
+            "sent_all": self.sent_all,
             "fee": self.fee,
             "fee_rate": self.fee_rate,
             "size": self.size,
@@ -76,23 +89,82 @@ class BumpResult:
 async def send_payment(
     session: WalletSession, address: str, amount: int, fee_rate: int | None = None
 ) -> SendResult:
-    """Pay ``amount`` units to ``address`` (:meth:`wallet.session.WalletSession.send`): sync,
-    select among spendable coins not reserved by a pending send, build, save, broadcast."""
-    lock = parse_address(address, session.params)
+    """Pay ``amount`` units to ``address``: :func:`send_payments` with one recipient."""
+    return await send_payments(session, [(address, amount)], fee_rate)
+
+
+async def send_payments(
+    session: WalletSession, payments: Sequence[tuple[str, int]], fee_rate: int | None = None
+) -> SendResult:
+    """Pay each ``(address, units)`` in one transaction
+    (:meth:`wallet.session.WalletSession.send_many`): sync, select among spendable coins not
+    reserved by a pending send, build, save, broadcast. An address may appear once (as
+    Bitcoin Core's ``sendmany``)."""
+    asked, outputs = _recipients(session, payments)
     view = await session.sync()
     rate = fee_rate if fee_rate is not None else await session.estimate_fee_rate()
     meta = session.reconciled()
-    coins = [_spendable(coin) for coin in view.spendable_coins()]
-    built = build_payment(
+    built = build_payments(
         session.keychain,
-        coins,
-        lock,
-        amount,
+        [_spendable(coin) for coin in view.spendable_coins()],
+        outputs,
         rate,
         meta.next_change,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
+    return await _commit(session, meta, built, asked, rate)
+
+
+async def send_all(
+    session: WalletSession, address: str, fee_rate: int | None = None
+) -> SendResult:
+    """Send every spendable coin not reserved by a pending send to ``address``, the fee taken
+    from the amount, with no change (Bitcoin Core's ``sendall``)."""
+    lock = parse_address(address, session.params)
+    view = await session.sync()
+    rate = fee_rate if fee_rate is not None else await session.estimate_fee_rate()
+    meta = session.reconciled()
+    built = build_sweep(
+        session.keychain,
+        [_spendable(coin) for coin in view.spendable_coins()],
+        lock,
+        rate,
+        session.params.chain_id,
+        exclude=meta.reserved_outpoints(),
+    )
+    sent = built.tx.total_out()
+    return await _commit(session, meta, built, ((address.strip(), sent),), rate, sent_all=True)
+
+
+def _recipients(
+    session: WalletSession, payments: Sequence[tuple[str, int]]
+) -> tuple[tuple[tuple[str, int], ...], list[TxOut]]:
+    """The payments as asked (addresses stripped) and as outputs; an address given twice
+    is refused."""
+    if not payments:
+        raise InvalidAmount("a send needs at least one recipient")
+    asked = tuple((address.strip(), amount) for address, amount in payments)
+    outputs = [TxOut(amount, parse_address(address, session.params)) for address, amount in asked]
+    seen: set[bytes] = set()
+    for (address, _), output in zip(asked, outputs, strict=True):
+        if output.lock in seen:
+            raise InvalidAddress(f"address {address} appears twice; pay it once")
+        seen.add(output.lock)
+    return asked, outputs
+
+
+async def _commit(
+    session: WalletSession,
+    meta: WalletMetadata,
+    built: BuiltTransaction,
+    payments: tuple[tuple[str, int], ...],
+    rate: int,
+    *,
+    sent_all: bool = False,
+) -> SendResult:
+    """Record ``built`` as a pending send (reserving its coins and its change key), save,
+    broadcast."""
     change_index = None if built.change_key is None else built.change_key.index
     send = _pending(built, change_index)
     updated = replace(
@@ -105,13 +177,13 @@ async def send_payment(
     change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
     return SendResult(
         built.tx.txid,
-        amount,
-        address.strip(),
+        payments,
         built.fee,
         rate,
         built.tx.size,
         change,
         built.tx.inputs,
+        sent_all,
     )
 
 

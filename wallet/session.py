@@ -28,6 +28,7 @@ node refuses it for good.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from wallet.errors import (
@@ -44,7 +45,14 @@ from wallet.keystore import open_keystore
 from wallet.location import WalletLocation, keystore_info, read_metadata
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import FEE_TARGET, rate_from_estimates
-from wallet.sending import BumpResult, SendResult, bump_send, send_payment
+from wallet.sending import (
+    BumpResult,
+    SendResult,
+    bump_send,
+    send_all,
+    send_payment,
+    send_payments,
+)
 from wallet.sync import GAP_LIMIT, NodeApi, ScanResult, scan
 from wallet.txbuild import BuiltTransaction
 
@@ -227,6 +235,16 @@ class WalletSession:
     async def send(self, address: str, amount: int, fee_rate: int | None = None) -> SendResult:
         """Pay ``amount`` units to ``address``; see the module docstring for the steps."""
         return await send_payment(self, address, amount, fee_rate)
+
+    async def send_many(
+        self, payments: Sequence[tuple[str, int]], fee_rate: int | None = None
+    ) -> SendResult:
+        """Pay each ``(address, units)`` in one transaction."""
+        return await send_payments(self, payments, fee_rate)
+
+    async def send_all(self, address: str, fee_rate: int | None = None) -> SendResult:
+        """Send every spendable coin to ``address``, the fee taken from the amount."""
+        return await send_all(self, address, fee_rate)
 
     async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from consensus.signing import sign_transaction
 from consensus.transaction import OutPoint, Transaction, TxOut
-from wallet.coinselect import FeePolicy, Selection, SpendableCoin, select_coins
+from wallet.coinselect import FeePolicy, Selection, SpendableCoin, select_all, select_coins
 from wallet.errors import FeeBumpError, WalletError
 from wallet.keys import CHANGE, Keychain, KeyId
 
@@ -62,8 +62,49 @@ def build_payment(
     exclude: Collection[OutPoint] = frozenset(),
     locktime: int = 0,
 ) -> BuiltTransaction:
-    """Pay ``amount`` to ``recipient_lock`` from ``coins`` at ``fee_rate`` units/byte, change
-    (if any) to the change key ``change_index``; sign for ``chain_id``.
+    """Pay ``amount`` to ``recipient_lock``: :func:`build_payments` with one payment."""
+    return build_payments(
+        keys,
+        coins,
+        [TxOut(amount, recipient_lock)],
+        fee_rate,
+        change_index,
+        chain_id,
+        exclude=exclude,
+        locktime=locktime,
+    )
+
+
+def build_sweep(
+    keys: Keychain,
+    coins: Iterable[SpendableCoin],
+    recipient_lock: bytes,
+    fee_rate: int,
+    chain_id: bytes,
+    *,
+    exclude: Collection[OutPoint] = frozenset(),
+    locktime: int = 0,
+) -> BuiltTransaction:
+    """Send every coin not in ``exclude`` to ``recipient_lock``, less the fee, without change
+    (:func:`wallet.coinselect.select_all`); sign for ``chain_id``."""
+    selection = select_all(coins, recipient_lock, fee_rate, exclude=exclude, locktime=locktime)
+    unused = KeyId(CHANGE, 0)  # no change output: the key is never used
+    return _assemble(keys, selection, recipient_lock, unused, chain_id, locktime)
+
+
+def build_payments(
+    keys: Keychain,
+    coins: Iterable[SpendableCoin],
+    payments: Sequence[TxOut],
+    fee_rate: int,
+    change_index: int,
+    chain_id: bytes,
+    *,
+    exclude: Collection[OutPoint] = frozenset(),
+    locktime: int = 0,
+) -> BuiltTransaction:
+    """Pay each of ``payments`` from ``coins`` at ``fee_rate`` units/byte, change (if any) to
+    the change key ``change_index``; sign for ``chain_id``.
 
     Raises :class:`~wallet.errors.InsufficientFunds`, :class:`~wallet.errors.InvalidAmount`
     or :class:`~wallet.errors.InvalidFeeRate` from coin selection. Coins in ``exclude`` are
@@ -73,7 +114,7 @@ def build_payment(
     change_lock = keys.by_id(change_key).lock
     selection = select_coins(
         coins,
-        [TxOut(amount, recipient_lock)],
+        payments,
         fee_rate,
         change_lock,
         exclude=exclude,

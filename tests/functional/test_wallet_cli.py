@@ -98,6 +98,38 @@ def test_send_receive_and_restore(tmp_path: Path) -> None:
         assert (info["next_receive"], info["next_change"]) == (1, 1)
 
 
+def test_send_to_many_then_everything(tmp_path: Path) -> None:
+    with run_node(tmp_path) as node:
+        alice, bob = Wallet(tmp_path / "alice", node), Wallet(tmp_path / "bob", node)
+        alice.create()
+        bob.create()
+        bob_first, bob_second = bob.address(), bob.address()
+        node.generate(102, alice.address())  # heights 1..3 mature at tip 102
+        sent = alice.json("send", bob_first, "1.5", bob_second, "2.25")
+        assert [(p["address"], p["amount"]) for p in sent["payments"]] == [
+            (bob_first, 150_000_000),
+            (bob_second, 225_000_000),
+        ]
+        assert sent["amount"] == 375_000_000 and sent["address"] is None
+        node.generate(1, ELSEWHERE)
+        assert bob.json("balance")["confirmed"] == 375_000_000
+        bob_history = bob.json("history")["transactions"]
+        assert [(t["txid"], t["net"]) for t in bob_history] == [(sent["txid"], 375_000_000)]
+
+        spendable = alice.json("balance")["spendable"]
+        human = alice.run("send", bob_first, "max", "--fee-rate", "2").stdout
+        assert "taken from the amount" in human and "change" in human
+        (txid,) = node.mempool()
+        node.generate(1, ELSEWHERE)
+        after = alice.json("balance")
+        # all that was spendable went; the new block matured one more coinbase (height 5)
+        assert after["spendable"] == SUBSIDY and after["unconfirmed"] == 0
+        received = bob.json("history")["transactions"][0]
+        assert received["txid"] == txid
+        fee = spendable - received["net"]
+        assert 0 < fee < 2_000 and fee % 2 == 0  # 2 units per byte of one small transaction
+
+
 def test_bad_input_changes_nothing(tmp_path: Path) -> None:
     with run_node(tmp_path) as node:
         alice = Wallet(tmp_path / "alice", node)
@@ -107,6 +139,7 @@ def test_bad_input_changes_nothing(tmp_path: Path) -> None:
         wrong = tmp_path / "wrong.password"
         wrong.write_text("not the password\n")
         bob = Key.from_index(5).address()
+        carol = Key.from_index(6).address()
         main_net = Key.from_index(5).address(params=_main())
         bad_checksum = bob[:-1] + ("q" if bob[-1] != "q" else "p")
 
@@ -120,6 +153,11 @@ def test_bad_input_changes_nothing(tmp_path: Path) -> None:
             (("send", bob, "200"), None, ["insufficient funds"]),
             (("send", bob, "1", "--fee-rate", "0.5"), None, ["fee rate"]),
             (("bump", "00" * 32), None, ["no pending send"]),
+            (("send", bob, "1", bob, "2"), None, ["appears twice"]),
+            (("send", bob, "1", main_net), None, ["has no amount"]),
+            (("send", bob, "1", bad_checksum, "1"), None, ["invalid address", "checksum"]),
+            (("send", bob, "max", carol, "1"), None, ["one address only"]),
+            (("password", "--new-password-file", str(wrong)), wrong, ["wrong password"]),
             (("address", "--index", "-1"), None, ["--index"]),
         ]
         for args, password_file, fragments in cases:

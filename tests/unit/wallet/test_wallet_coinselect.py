@@ -1,4 +1,5 @@
-"""Coin selection: branch and bound, largest-first with change, dust, exclusions, errors."""
+"""Coin selection: branch and bound, largest-first with change, dust, exclusions, errors;
+spending every coin (``select_all``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from wallet.coinselect import (
     SpendableCoin,
     bnb_search,
     dust_threshold,
+    select_all,
     select_coins,
 )
 from wallet.errors import InsufficientFunds, InvalidAmount, InvalidFeeRate
@@ -268,3 +270,55 @@ def test_change_at_integer_width_boundaries(boundary: int) -> None:
         check_invariants(selection, amount, rate, dust_rate=0)
         gaps += bool(selection.change) and selection.fee != rate * selection.size
     assert gaps <= 4 * rate
+
+
+# --- select_all: every coin to one output, no change ----------------------------------------
+def test_select_all_spends_every_coin_but_the_excluded() -> None:
+    coins = [coin(n, (n + 1) * COIN) for n in range(5)] + [coin(9, 200)]  # 200: uneconomic
+    exclude = {coins[0].outpoint}
+    selection = select_all(coins, PAY_LOCK, 4, exclude=exclude)
+    assert selection.algorithm == "all" and selection.change == 0
+    assert {c.outpoint for c in selection.coins} == {c.outpoint for c in coins[1:]}
+    (payment,) = selection.payments
+    assert payment.lock == PAY_LOCK
+    assert payment.value + selection.fee == selection.total_in == 14 * COIN + 200
+    assert selection.size == signed_tx_size([c.outpoint for c in selection.coins], [payment])
+    assert selection.fee == 4 * selection.size
+
+
+def test_select_all_refuses_dust_nothing_and_oversize() -> None:
+    with pytest.raises(InsufficientFunds, match="insufficient funds") as nothing:
+        select_all([], PAY_LOCK, 1)
+    assert nothing.value.available == 0
+    dust = dust_threshold(PAY_LOCK)
+    fee = 3 * signed_tx_size([coin(1, 0).outpoint], [TxOut(dust, PAY_LOCK)])
+    with pytest.raises(InsufficientFunds, match="dust") as dusty:
+        select_all([coin(1, dust + fee - 1)], PAY_LOCK, 3)  # one unit short of dust
+    assert dusty.value.available == dust + fee - 1 < dusty.value.needed == dust + fee
+    exact = select_all([coin(1, dust + fee)], PAY_LOCK, 3)
+    assert (exact.payments[0].value, exact.fee) == (dust, fee)
+    many = [coin(n, COIN) for n in range(30)]
+    with pytest.raises(InvalidAmount, match="over the 2000-byte limit"):
+        select_all(many, PAY_LOCK, 1, max_size=2000)
+    with pytest.raises(InvalidFeeRate):
+        select_all(many, PAY_LOCK, 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(st.integers(1, 60 * COIN), min_size=1, max_size=20),
+    rate=st.integers(1, 60),
+)
+def test_select_all_properties(values: list[int], rate: int) -> None:
+    coins = [coin(n, value, vout=n) for n, value in enumerate(values)]
+    try:
+        selection = select_all(coins, PAY_LOCK, rate)
+    except InsufficientFunds as error:
+        assert error.available == sum(values) < error.needed
+        return
+    (payment,) = selection.payments
+    assert len(selection.coins) == len(coins) and selection.change == 0
+    assert payment.value >= dust_threshold(PAY_LOCK)
+    assert payment.value + selection.fee == sum(values)
+    assert selection.size == signed_tx_size([c.outpoint for c in selection.coins], [payment])
+    assert rate * selection.size <= selection.fee < rate * (selection.size + 9)

@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "bump",
     "history",
     "utxos",
+    "password",
     "info",
 ]
 
@@ -169,6 +170,47 @@ def test_create_then_info_without_a_node(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "is for regtest, not test" in err and len(err.strip().splitlines()) == 1
+
+
+def test_password_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new, wrong = tmp_path / "old", tmp_path / "new", tmp_path / "wrong"
+    old.write_text("old secret\n")
+    new.write_text("new secret\n")
+    wrong.write_text("not it\n")
+    assert main(wallet(tmp_path, "create", "--password-file", str(old), "--json")) == 0
+    mnemonic = json.loads(capsys.readouterr().out)["mnemonic"]
+    keystore = tmp_path / "wallets" / "default" / "keystore.json"
+
+    def first_address(password: Path) -> int | str:
+        code = main(wallet(tmp_path, "address", "--index", "0", "--password-file", str(password)))
+        out, err = capsys.readouterr()
+        return out.strip() if code == 0 else err.strip()
+
+    address = first_address(old)
+    before = keystore.read_bytes()
+    # refused, with the file untouched: a wrong old password, the same password, an empty one,
+    # and both passwords from standard input
+    refusals = [
+        (["--password-file", str(wrong), "--new-password-file", str(new)], "wrong password"),
+        (["--password-file", str(old), "--new-password-file", str(old)], "same as the old"),
+        (["--password-file", str(old), "--new-password-file", str(tmp_path / "nul")], "empty"),
+        (["--password-file", "-", "--new-password-file", "-"], "standard input"),
+    ]
+    (tmp_path / "nul").write_text("")
+    for args, message in refusals:
+        assert main(wallet(tmp_path, "password", *args)) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+        assert keystore.read_bytes() == before
+
+    args = ["--password-file", str(old), "--new-password-file", str(new), "--json"]
+    assert main(wallet(tmp_path, "password", *args)) == 0
+    assert json.loads(capsys.readouterr().out) == {"wallet": "default", "password_changed": True}
+    after = keystore.read_text()
+    assert keystore.stat().st_mode & 0o777 == 0o600
+    assert_encrypted(after, mnemonic)
+    assert first_address(new) == address  # the same keys under the new password
+    assert "wrong password" in str(first_address(old))
 
 
 def test_no_password_and_no_terminal(
