@@ -299,8 +299,12 @@ class ChainState:
         self._update_chain_data(entry)
         if not activate:
             return AcceptResult("stored", entry)
-        self.activate_best_chain()
+        update = self.activate_best_chain()
         if entry.failed:
+            # The rule the block itself broke while connecting, as Core's submitblock says it.
+            own = next((exc for h, exc in update.failed if h == entry.hash), None)
+            if own is not None:
+                raise own
             raise KnownInvalidBlock(f"block {entry.hash_hex} or an ancestor failed validation")
         return AcceptResult("connected" if self.is_active(entry) else "stored", entry)
 

@@ -126,6 +126,7 @@ ADDRESS_TXS_QUERY = [
     _query_param("cursor", string(maxLength=64), "next_cursor of the previous page"),
     _query_param("limit", integer(1, 100), "page size (default 25)"),
 ]
+TIPS_LIMIT = _query_param("limit", integer(1, 1000), "at most this many tips (default 100)")
 START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
 PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
 LONGPOLL = _query_param(
@@ -155,6 +156,10 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_json({"type": "object"}, "the OpenAPI description"), (), [], None, False),
     ("/v1/chain", "get", "getChain", "chain", "The active chain's tip and the node's state",
      _ok_json(ref("Chain"), "chain summary"), (), [], None, False),
+    ("/v1/chain/tips", "get", "getChainTips", "chain",
+     "Every tip of the block tree, highest first, with its branch length and status (as"
+     " Bitcoin Core's getchaintips)",
+     _ok_json(ref("ChainTips"), "chain tips"), (400,), [TIPS_LIMIT], None, False),
     ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
      _ok_text("height", "^[0-9]+$"), (), [], None, False),
     ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",

@@ -239,6 +239,17 @@ SCHEMAS: dict[str, Schema] = {
         required=["spent"],
     ),
     "Outspends": {"type": "array", "items": ref("Outspend")},
+    "ChainTip": obj(
+        {
+            "height": integer(),
+            "hash": HASH,
+            "branchlen": integer(description="blocks from this tip down to the active chain"),
+            "status": string(
+                enum=["active", "invalid", "headers-only", "valid-fork", "valid-headers"]
+            ),
+        }
+    ),
+    "ChainTips": {"type": "array", "items": ref("ChainTip"), "minItems": 1},
     "BlockStatus": obj(
         {
             "in_best_chain": BOOL,

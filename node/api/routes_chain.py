@@ -1,6 +1,6 @@
-"""Chain and block endpoints: ``/v1/chain``, ``/v1/blocks...``, ``/v1/block/...`` (with
-Esplora's ``/header``, ``/status``, ``/txid/{index}`` and ``/txs[/{start}]``),
-``/v1/block-height/{height}``, and ``/healthz``.
+"""Chain and block endpoints: ``/v1/chain``, ``/v1/chain/tips`` (Core's ``getchaintips``),
+``/v1/blocks...``, ``/v1/block/...`` (with Esplora's ``/header``, ``/status``,
+``/txid/{index}`` and ``/txs[/{start}]``), ``/v1/block-height/{height}``, and ``/healthz``.
 
 May import aiohttp, consensus, node modules and the standard library. The functions named
 ``_..._on_chain`` run on the chain thread (through ``ctx.call``).
@@ -16,8 +16,10 @@ from node.api.inputs import parse_hash, parse_height, parse_int
 from node.api.txlookup import found_json, in_block
 from node.api.views import Json, block_json, chainwork_hex, difficulty, raw_tx_count
 from node.blockindex import ChainEntry
+from node.chaintips import chain_tips
 
 BLOCKS_PER_PAGE = 10
+TIPS_DEFAULT, TIPS_MAX = 100, 1000
 MAX_TX_INDEX = 10_000_000
 TXS_PER_PAGE = 25  # Esplora's
 
@@ -62,6 +64,21 @@ async def chain_info(request: web.Request) -> web.Response:
     headers = ctx.best_peer_height()
     info["headers"] = info["height"] if headers is None else max(headers, info["height"])
     return web.json_response(info)
+
+
+def _tips_on_chain(ctx: ApiContext, limit: int) -> list[Json]:
+    chain = ctx.chain
+    tips = chain_tips(chain.entries.values(), chain.tip, chain.is_active)
+    return [tip.to_json() for tip in tips[:limit]]
+
+
+async def chain_tips_endpoint(request: web.Request) -> web.Response:
+    """Bitcoin Core's ``getchaintips``: the tips of the block tree, highest first, with the
+    branch length to the active chain and a status (docs/api.md); at most ``limit``."""
+    ctx = request.app[CONTEXT]
+    text = request.query.get("limit")
+    limit = TIPS_DEFAULT if text is None else parse_int(text, "limit", 1, TIPS_MAX)
+    return web.json_response(await ctx.call(_tips_on_chain, ctx, limit))
 
 
 def _tip(request: web.Request) -> tuple[int, str]:
@@ -231,6 +248,7 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/healthz", healthz, allow_head=False),
         web.get("/v1/chain", chain_info, allow_head=False),
+        web.get("/v1/chain/tips", chain_tips_endpoint, allow_head=False),
         web.get("/v1/blocks/tip/height", tip_height, allow_head=False),
         web.get("/v1/blocks/tip/hash", tip_hash, allow_head=False),
         web.get("/v1/blocks", blocks, allow_head=False),

@@ -116,3 +116,64 @@ async def test_address_index_follows_a_reorg(tmp_path: Path) -> None:
         bob = await api.get_json(f"/v1/address/{BOB.address()}")
         assert bob["chain_stats"]["funded_txo_sum"] == 5 * COIN
         assert bob["mempool_stats"]["tx_count"] == 0
+
+
+def block_on(previous: bytes, height: int, time: int, tag: bytes, overpay: int = 0) -> Block:
+    """A solved block on ``previous`` paying CAROL its subsidy (plus ``overpay``: invalid)."""
+    reward = block_subsidy(height, REGTEST.halving_interval) + overpay
+    block = assemble_block(
+        previous, height, time, REGTEST.pow_limit_bits, [], [TxOut(reward, CAROL.lock)], tag=tag
+    )
+    solved = solve_block(block)
+    assert solved is not None
+    return solved
+
+
+async def test_chain_tips_follow_forks_and_reorgs(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        hashes = await api.generate(5)
+        assert await api.get_json("/v1/chain/tips") == [
+            {"height": 5, "hash": hashes[-1], "branchlen": 0, "status": "active"}
+        ]
+
+        # a stored block beside the chain, with less work: valid-headers (never connected)
+        side = (await fork_blocks(api, 3, 1, b"side"))[0]
+        assert (await submit(api, side))["status"] == "stored"
+        # a header on top of it whose block never arrives: headers-only, and the side block
+        # is no longer a tip
+        header_only = block_on(side.hash, 5, side.header.time + 1, b"header")
+        chain = api.node.chain
+        await api.node.call(chain.accept_header, header_only.header, header_only.header.time)
+        tips = await api.get_json("/v1/chain/tips")
+        assert [(t["height"], t["branchlen"], t["status"]) for t in tips] == [
+            (5, 0, "active"),
+            (5, 2, "headers-only"),
+        ]
+        assert tips[1]["hash"] == header_only.hash_hex
+
+        # a longer branch from height 2 takes over: the old tip is a connected fork now
+        branch = await fork_blocks(api, 2, 5, b"long")
+        for block in branch:
+            await submit(api, block)
+        # and a block on the new tip that pays itself too much: invalid
+        bad = block_on(branch[-1].hash, 8, branch[-1].header.time + 1, b"bad", overpay=1)
+        reply = await api.post("/v1/mining/submit", json={"block": bad.encoded.hex()})
+        assert (reply.status, reply.error_code) == (400, "coinbase_too_large"), reply.text
+        again = await api.post("/v1/mining/submit", json={"block": bad.encoded.hex()})
+        assert again.error_code == "known_invalid_block"
+        tips = await api.get_json("/v1/chain/tips")
+        assert [(t["hash"], t["height"], t["branchlen"], t["status"]) for t in tips] == [
+            (bad.hash_hex, 8, 1, "invalid"),
+            (branch[-1].hash_hex, 7, 0, "active"),
+            *sorted(
+                [
+                    (hashes[-1], 5, 3, "valid-fork"),
+                    (header_only.hash_hex, 5, 3, "headers-only"),
+                ],
+                key=lambda t: (t[3] != "active", t[0]),
+            ),
+        ]
+        assert await api.get_json("/v1/chain/tips?limit=1") == [tips[0]]
+        for bad_limit in ("0", "1001", "x"):
+            reply = await api.get(f"/v1/chain/tips?limit={bad_limit}")
+            assert reply.status == 400 and reply.error_code == "bad_limit"
