@@ -99,6 +99,17 @@ class Mempool:
         the error that refused it, exactly as one ``accept`` call after another would give."""
         return accept_batch(self, txs, now, verify_many)
 
+    def test_accept(self, tx: Transaction, now: int) -> AcceptResult:
+        """Every check of ``accept``, nothing changed: the fee, the size and what it would
+        replace, or the error that would refuse it (``MissingInputs`` for unknown inputs: no
+        orphan is held)."""
+        try:
+            return accept_one(self, tx, now, dry_run=True)
+        except MissingParents as missing:
+            raise MissingInputs(
+                f"{tx.txid_hex} spends outputs of {len(missing.parents)} unknown transaction(s)"
+            ) from None
+
     def restore(self, tx: Transaction, entered: int, now: int) -> AcceptResult:
         """Accept ``tx`` as saved by an earlier run (``node.persist``): every check of
         ``accept`` against today's chain and mempool, but the entry keeps its time ``entered``

@@ -42,10 +42,15 @@ def accept_one(
     now: int,
     from_block: bool = False,
     entered: int | None = None,
+    *,
+    dry_run: bool = False,
 ) -> AcceptResult:
     """Check ``tx`` against the chain view and mempool (cheapest first, signatures last) and
     commit it; raises the first broken rule (``MissingParents`` for unknown inputs). The entry's
-    time is ``entered`` when given (a transaction saved by an earlier run), else ``now``."""
+    time is ``entered`` when given (a transaction saved by an earlier run), else ``now``. With
+    ``dry_run`` every check runs and nothing is committed: the result says what the commit
+    would have replaced (Core's ``testmempoolaccept``; a full mempool's trimming is not
+    simulated, its rolling minimum fee rate is checked)."""
     graph = pool.graph
     entries = graph.entries
     policy = pool.policy
@@ -107,6 +112,8 @@ def accept_one(
         bad = cache.first_bad(jobs, pool.verifier)
         if bad >= 0:
             raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
+    if dry_run:
+        return AcceptResult(tx.txid, fee, size, replaced=tuple(sorted(replaced)))
     return commit(pool, tx, fee, size, now, parents, ancestors, replaced, from_block, entered)
 
 

@@ -195,6 +195,10 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/tx", "post", "postTx", "transactions",
      "Broadcast a transaction (its canonical bytes as hex); answers the txid",
      _ok_text("the txid", HASH_TEXT), (400, 409, 413), [], TX_TEXT_BODY, False),
+    ("/v1/tx/test", "post", "testTx", "transactions",
+     "Whether POST /v1/tx would accept this transaction now (Core's testmempoolaccept);"
+     " nothing is stored or relayed",
+     _ok_json(ref("TxTest"), "the verdict"), (400, 413), [], TX_TEXT_BODY, False),
     ("/v1/tx/{txid}", "get", "getTx", "transactions", "A transaction, confirmed or in the mempool",
      _ok_json(ref("Transaction"), "the transaction"), TX_PATH_ERRORS, [TXID], None, False),
     ("/v1/tx/{txid}/hex", "get", "getTxHex", "transactions", "A transaction's bytes as hex",

@@ -239,6 +239,19 @@ SCHEMAS: dict[str, Schema] = {
         required=["spent"],
     ),
     "Outspends": {"type": "array", "items": ref("Outspend")},
+    "TxTest": obj(
+        {
+            "txid": HASH,
+            "allowed": BOOL,
+            "fee": integer(),
+            "size": integer(),
+            "fee_rate": NUMBER,
+            "replaces": {"type": "array", "items": HASH},
+            "reject_reason": string(description="the code POST /v1/tx would answer"),
+            "message": string(),
+        },
+        required=["txid", "allowed"],
+    ),
     "ChainTip": obj(
         {
             "height": integer(),

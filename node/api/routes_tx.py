@@ -1,4 +1,5 @@
-"""Transaction endpoints: ``GET /v1/tx/{txid}[/hex|/status|/merkle-proof]`` and ``POST /v1/tx``.
+"""Transaction endpoints: ``GET /v1/tx/{txid}[/hex|/status|/merkle-proof]``, ``POST /v1/tx``
+and ``POST /v1/tx/test`` (Core's ``testmempoolaccept``).
 
 May import aiohttp, consensus, node modules and the standard library. ``POST /v1/tx`` answers
 the txid as text (Esplora), 400 with the rule's or policy's ``code`` for a refused transaction,
@@ -9,6 +10,8 @@ counted by ``NodeMetrics.record_tx_result``.
 """
 
 from __future__ import annotations
+
+import time
 
 from aiohttp import web
 
@@ -98,9 +101,9 @@ def _orphan_verdict_on_chain(
     return ApiError(400, "missing_inputs", "an input spends an output the node does not know")
 
 
-async def post_tx(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    metrics = ctx.metrics
+async def _posted_tx(request: web.Request, ctx: ApiContext, *, count: bool) -> Transaction:
+    """The transaction in a request's body (hex text); 400 if it is not one. A decoding
+    failure is counted as a rejection when ``count``."""
     body = await read_body(request, ctx.settings.max_body_bytes)
     try:
         text = body.decode("ascii")
@@ -108,10 +111,46 @@ async def post_tx(request: web.Request) -> web.Response:
         raise bad_request("bad_hex", "the body must be the transaction as hex") from None
     data = parse_hex(text, "transaction")
     try:
-        tx = Transaction.decode(data)
+        return Transaction.decode(data)
     except ConsensusError as exc:
-        metrics.record_tx_result(exc.code)
+        if count:
+            ctx.metrics.record_tx_result(exc.code)
         raise bad_request(exc.code, str(exc)) from None
+
+
+def _test_on_chain(ctx: ApiContext, tx: Transaction, now: int) -> Json:
+    try:
+        result = ctx.mempool.test_accept(tx, now)
+    except (ConsensusError, MempoolError) as exc:
+        return {
+            "txid": tx.txid_hex,
+            "allowed": False,
+            "reject_reason": exc.code,
+            "message": str(exc) or exc.code,
+        }
+    return {
+        "txid": tx.txid_hex,
+        "allowed": True,
+        "fee": result.fee,
+        "size": result.size,
+        "fee_rate": round(result.fee / result.size, 3),
+        "replaces": [hash_to_hex(txid) for txid in result.replaced],
+    }
+
+
+async def test_tx(request: web.Request) -> web.Response:
+    """Core's ``testmempoolaccept``: whether ``POST /v1/tx`` would accept this transaction
+    now, with its fee and what it would replace, or the code of the rule that refuses it.
+    Nothing is stored, relayed or counted."""
+    ctx = request.app[CONTEXT]
+    tx = await _posted_tx(request, ctx, count=False)
+    return web.json_response(await ctx.call(_test_on_chain, ctx, tx, int(time.time())))
+
+
+async def post_tx(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    metrics = ctx.metrics
+    tx = await _posted_tx(request, ctx, count=True)
     try:
         result = await ctx.submitter.submit(tx)
     except AlreadyInMempool:
@@ -130,6 +169,7 @@ async def post_tx(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/v1/tx", post_tx),
+        web.post("/v1/tx/test", test_tx),
         web.get("/v1/tx/{txid}", get_tx, allow_head=False),
         web.get("/v1/tx/{txid}/hex", get_tx_hex, allow_head=False),
         web.get("/v1/tx/{txid}/status", get_tx_status, allow_head=False),
