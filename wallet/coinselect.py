@@ -160,7 +160,7 @@ def select_coins(
 def select_all(
     coins: Iterable[SpendableCoin],
     lock: bytes,
-    fee_rate: int,
+    fee: FeePolicy | int,
     *,
     exclude: Collection[OutPoint] = frozenset(),
     dust_relay_fee_rate: int = DUST_RELAY_FEE_RATE,
@@ -175,7 +175,7 @@ def select_all(
     the fee is below the dust threshold, :class:`InvalidAmount` when the transaction would be
     over ``max_size`` bytes, :class:`InvalidFeeRate` for a rate below 1.
     """
-    policy = FeePolicy(fee_rate)
+    policy = fee if isinstance(fee, FeePolicy) else FeePolicy(fee)
     chosen = sorted(
         (coin for coin in _unique(coins) if coin.outpoint not in exclude),
         key=lambda coin: coin.outpoint.key(),

@@ -69,6 +69,7 @@ class PendingSend:
     change_vout: int | None = None
     change_index: int | None = None
     replaces: bytes | None = None  # the txid this one replaced by a fee bump
+    sweep: bool = False  # sends everything to one output: a fee bump takes its fee from it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +81,7 @@ class PendingSend:
             "change_vout": self.change_vout,
             "change_index": self.change_index,
             "replaces": None if self.replaces is None else hash_to_hex(self.replaces),
+            "sweep": self.sweep,
         }
 
     @classmethod
@@ -96,6 +98,7 @@ class PendingSend:
             change_vout=None if obj["change_vout"] is None else _int(obj["change_vout"]),
             change_index=None if obj["change_index"] is None else _int(obj["change_index"]),
             replaces=None if replaces is None else hex_to_hash(_str(replaces)),
+            sweep=_bool(obj.get("sweep", False)),  # absent in files written before it
         )
 
 
@@ -201,6 +204,12 @@ def parse_outpoint(text: str) -> OutPoint:
 def _int(value: Any) -> int:
     if type(value) is not int or value < 0:
         raise ValueError("expected a non-negative integer")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise ValueError("expected true or false")
     return value
 
 

@@ -24,7 +24,7 @@ from wallet.history import CONFIRMED, CONFLICTED, WalletCoin, WalletView
 from wallet.keys import CHANGE, KeyId
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import parse_address
-from wallet.txbuild import BuiltTransaction, build_payments, build_sweep, bump_fee
+from wallet.txbuild import BuiltTransaction, build_payments, build_sweep, bump_fee, bump_sweep
 
 if TYPE_CHECKING:
     from wallet.session import WalletSession
@@ -166,7 +166,7 @@ async def _commit(
     """Record ``built`` as a pending send (reserving its coins and its change key), save,
     broadcast."""
     change_index = None if built.change_key is None else built.change_key.index
-    send = _pending(built, change_index)
+    send = replace(_pending(built, change_index), sweep=sent_all)
     updated = replace(
         meta,
         next_change=meta.next_change + (1 if built.change_vout is not None else 0),
@@ -228,19 +228,22 @@ async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = 
         for coin in view.spendable_coins()
         if coin.height is not None and coin.outpoint.txid != txid
     ]
-    built = bump_fee(
-        original,
-        spent,
-        rate,
-        session.keychain,
-        session.params.chain_id,
-        change_vout=original_send.change_vout,
-        change_key=KeyId(CHANGE, change_index),
-        coins=add,
-        exclude=meta.reserved_outpoints(),
-    )
+    if original_send.sweep:
+        built = bump_sweep(original, spent, rate, session.keychain, session.params.chain_id)
+    else:
+        built = bump_fee(
+            original,
+            spent,
+            rate,
+            session.keychain,
+            session.params.chain_id,
+            change_vout=original_send.change_vout,
+            change_key=KeyId(CHANGE, change_index),
+            coins=add,
+            exclude=meta.reserved_outpoints(),
+        )
     new_change = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, new_change), replaces=txid)
+    send = replace(_pending(built, new_change), replaces=txid, sweep=original_send.sweep)
     advance = 1 if fresh_change and built.change_vout is not None else 0
     updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
     updated.add_pending(send)

@@ -185,6 +185,44 @@ def bump_fee(
     return built
 
 
+def bump_sweep(
+    original: Transaction,
+    spent: Sequence[SpendableCoin],
+    new_fee_rate: int,
+    keys: Keychain,
+    chain_id: bytes,
+    *,
+    incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
+    descendant_fees: int = 0,
+) -> BuiltTransaction:
+    """A replacement for a send of everything (:func:`build_sweep`): the same coins to the
+    same one output, which pays the higher fee (Electrum's "decrease payment"); the fee rules
+    are :func:`bump_fee`'s. Raises :class:`FeeBumpError` for a rate not above the original's
+    or an original with more than one output, ``InsufficientFunds`` when the output would
+    fall below dust."""
+    if tuple(coin.outpoint for coin in spent) != original.inputs:
+        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
+    if len(original.outputs) != 1:
+        raise FeeBumpError("only a transaction with one output can pay its bump from it")
+    old_fee = sum(coin.value for coin in spent) - original.total_out()
+    old_size = original.size
+    if new_fee_rate * old_size <= old_fee:
+        raise FeeBumpError(
+            f"fee rate {new_fee_rate} units/byte is not above the original's"
+            f" {old_fee / old_size:.2f}; choose a higher rate"
+        )
+    replaced_fees = old_fee + descendant_fees
+    policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
+    lock = original.outputs[0].lock
+    selection = select_all(spent, lock, policy, locktime=original.locktime)
+    unused = KeyId(CHANGE, 0)  # no change output: the key is never used
+    built = _assemble(keys, selection, lock, unused, chain_id, original.locktime)
+    check_replacement(
+        old_fee, old_size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
+    )
+    return built
+
+
 def check_replacement(
     old_fee: int,
     old_size: int,

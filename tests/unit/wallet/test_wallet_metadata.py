@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,24 @@ def test_round_trip_and_mode(tmp_path: Path) -> None:
     save_metadata(path, meta)
     assert load_metadata(path) == meta
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_sweep_flag_round_trips_and_defaults_to_false(tmp_path: Path) -> None:
+    meta = WalletMetadata("regtest")
+    meta.add_pending(replace(pending(1), sweep=True))
+    meta.add_pending(pending(2))
+    path = tmp_path / "wallet.json"
+    save_metadata(path, meta)
+    assert [p.sweep for p in load_metadata(path).pending] == [True, False]
+    older = json.loads(path.read_text())  # a file written before the flag existed
+    for send in older["pending"]:
+        del send["sweep"]
+    path.write_text(json.dumps(older))
+    assert [p.sweep for p in load_metadata(path).pending] == [False, False]
+    older["pending"][0]["sweep"] = "yes"
+    path.write_text(json.dumps(older))
+    with pytest.raises(KeystoreCorrupt):
+        load_metadata(path)
 
 
 def test_reserved_outpoints_and_replacement() -> None:

@@ -81,9 +81,20 @@ async def test_send_all_spends_every_free_coin_without_change(tmp_path: Path) ->
     view = await reopen(session, node).sync()
     assert view.balance.spendable == 0
 
-    # nothing left to send, and nothing to add to a bump: both refused
     with pytest.raises(InsufficientFunds, match="0 coins spendable"):
-        await reopen(session, node).send_all(OTHER.address(), 1)
-    with pytest.raises((FeeBumpError, InsufficientFunds)):
-        await reopen(session, node).bump(everything.txid, 9)
-    assert node.mempool[-1].txid == everything.txid
+        await reopen(session, node).send_all(OTHER.address(), 1)  # nothing left
+
+    # a fee bump takes the higher fee from the one output: the same coins, less sent
+    bump = await reopen(session, node).bump(everything.txid, 9)
+    replacement = node.mempool[-1]
+    assert replacement.txid == bump.txid and everything.txid not in {t.txid for t in node.mempool}
+    assert replacement.inputs == tx.inputs and len(replacement.outputs) == 1
+    assert replacement.outputs[0] == TxOut(spent - bump.fee, OTHER.lock)
+    assert bump.fee >= 9 * bump.size and bump.fee > everything.fee
+    (pending,) = load_metadata(session.paths.metadata).pending[-1:]
+    assert pending.txid == bump.txid and pending.sweep and pending.replaces == everything.txid
+    assert (await reopen(session, node).bump(bump.txid, 20)).fee >= 20 * bump.size  # again
+    with pytest.raises(FeeBumpError, match="not above"):
+        await reopen(session, node).bump(node.mempool[-1].txid, 20)
+    with pytest.raises(InsufficientFunds, match="dust"):  # it would leave nothing to send
+        await reopen(session, node).bump(node.mempool[-1].txid, spent // 100)
