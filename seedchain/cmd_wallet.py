@@ -3,7 +3,8 @@
     seedchain wallet [--datadir DIR] [--wallet NAME] [--node URL] [--network N] COMMAND
         create | restore | address [--index I] | balance
         | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
-        | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F] | info
+        | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F]
+        | label [ADDRESS|TXID [TEXT]] | info
 
 Every command accepts ``--password-file F`` (``-`` reads standard input) and ``--json``, even
 where no password is needed; without a password file the password is asked at a prompt
@@ -15,7 +16,7 @@ integers of base units. Bad input exits 1 (2 for a usage error) with one ``error
 
 The logic is in ``wallet.engine``. This module parses the arguments and registers the
 commands; the handlers are in ``seedchain.wallet_commands_setup`` (create, restore, address,
-password, info) and ``seedchain.wallet_commands_chain`` (balance, history, utxos, send,
+password, label, info) and ``seedchain.wallet_commands_chain`` (balance, history, utxos, send,
 bump), on top of ``seedchain.wallet_context`` (location, node, lock, session),
 ``seedchain.wallet_secrets`` (password and phrase input) and ``seedchain.wallet_output``
 (JSON, tables, plain text). Their
@@ -38,6 +39,7 @@ from seedchain.wallet_commands_setup import (
     cmd_address,
     cmd_create,
     cmd_info,
+    cmd_label,
     cmd_password,
     cmd_restore,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "cmd_create",
     "cmd_history",
     "cmd_info",
+    "cmd_label",
     "cmd_password",
     "cmd_restore",
     "cmd_send",
@@ -174,6 +177,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     address.add_argument(
         "--index", type=int, default=None, help="show the receiving address at this index"
     )
+    address.add_argument("--label", default=None, help="label the fresh address with TEXT")
     address.set_defaults(wallet_handler=cmd_address)
 
     balance = commands.add_parser("balance", parents=[common], help="confirmed and pending coins")
@@ -235,6 +239,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read the new password from FILE ('-': standard input) instead of a prompt",
     )
     password.set_defaults(wallet_handler=cmd_password)
+
+    label = commands.add_parser(
+        "label",
+        parents=[common],
+        help="label an address or a transaction (no TEXT: show; empty TEXT: remove; nothing:"
+        " list all)",
+    )
+    label.add_argument("target", nargs="?", metavar="ADDRESS|TXID")
+    label.add_argument("text", nargs="?", metavar="TEXT")
+    label.set_defaults(wallet_handler=cmd_label)
 
     info = commands.add_parser(
         "info", parents=[common], help="network, name, next indexes, node (no password)"

@@ -27,6 +27,7 @@ from seedchain.wallet_output import (
 
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
+    from wallet.history import HistoryEntry, WalletCoin
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
@@ -53,12 +54,14 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise CommandError("--limit must be at least 1")
     view = with_session(args, synced)
+    labels = _labels(args)
     entries = view.history if args.limit is None else view.history[: args.limit]
+    shown = [{**data, "label": labels.get(data["txid"])} for data in map(_json, entries)]
     if args.json:
-        print_json({"tip_height": view.tip_height, "transactions": [e.to_json() for e in entries]})
+        print_json({"tip_height": view.tip_height, "transactions": shown})
         return 0
     rows = []
-    for entry in entries:
+    for entry, data in zip(entries, shown, strict=True):
         kind = "coinbase" if entry.coinbase else ("received" if entry.net >= 0 else "sent")
         rows.append(
             [
@@ -67,16 +70,27 @@ def cmd_history(args: argparse.Namespace) -> int:
                 kind,
                 format_signed(entry.net),
                 "" if entry.fee is None else format_coins(entry.fee),
-                entry.to_json()["txid"],
+                str(data["txid"]),
+                str(data["label"] or ""),
             ]
         )
-    print_table(
-        f"History (tip {view.tip_height})",
-        ["status", "height", "type", "amount", "fee", "txid"],
-        rows,
-        right=(1, 3, 4),
-    )
+    headers = ["status", "height", "type", "amount", "fee", "txid", "label"]
+    if not any(data["label"] for data in shown):
+        headers.pop()
+        rows = [row[:-1] for row in rows]
+    print_table(f"History (tip {view.tip_height})", headers, rows, right=(1, 3, 4))
     return 0
+
+
+def _json(entry: HistoryEntry) -> dict[str, Any]:
+    return entry.to_json()
+
+
+def _labels(args: argparse.Namespace) -> dict[str, str]:
+    """The wallet's labels (read after the command's session: they are not secret)."""
+    from wallet.engine import read_metadata
+
+    return read_metadata(wallet_location(args))[0].labels
 
 
 def cmd_utxos(args: argparse.Namespace) -> int:
@@ -85,6 +99,12 @@ def cmd_utxos(args: argparse.Namespace) -> int:
 
     view = with_session(args, synced)
     hrp = wallet_location(args).params.hrp
+    labels = _labels(args)
+
+    def label_of(coin: WalletCoin) -> str | None:
+        txid = str(coin.outpoint).rpartition(":")[0]
+        return labels.get(lock_to_address(coin.lock, hrp)) or labels.get(txid)
+
     if args.json:
         print_json(
             {
@@ -102,6 +122,7 @@ def cmd_utxos(args: argparse.Namespace) -> int:
                         "mature": coin.mature,
                         "reserved": coin.reserved,
                         "spendable": coin.spendable,
+                        "label": label_of(coin),
                     }
                     for coin in view.coins
                 ],
@@ -115,12 +136,13 @@ def cmd_utxos(args: argparse.Namespace) -> int:
             str(coin.confirmations),
             lock_to_address(coin.lock, hrp),
             coin_flags(coin),
+            label_of(coin) or "",
         ]
         for coin in view.coins
     ]
     print_table(
         f"Unspent outputs (tip {view.tip_height})",
-        ["outpoint", "amount", "conf", "address", "flags"],
+        ["outpoint", "amount", "conf", "address", "flags", "label"],
         rows,
         right=(1, 2),
     )

@@ -1,5 +1,5 @@
 """``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``,
-``password`` and ``info``.
+``password``, ``label`` and ``info``.
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context``, ``wallet_output`` and ``wallet_secrets``; never ``node``,
@@ -21,7 +21,7 @@ from seedchain.wallet_context import (
     wallet_location,
     with_session,
 )
-from seedchain.wallet_output import format_coins, is_tty, print_json, print_pairs
+from seedchain.wallet_output import format_coins, is_tty, print_json, print_pairs, print_table
 from seedchain.wallet_secrets import (
     prompt_secret,
     read_new_password,
@@ -134,15 +134,21 @@ def cmd_address(args: argparse.Namespace) -> int:
     if args.index is not None and not 0 <= args.index < 2**31:
         raise CommandError(f"--index must be between 0 and {2**31 - 1}")
 
+    from wallet.labels import check_label_text
+
+    label = check_label_text(args.label or "")
+    if label and args.index is not None:
+        raise CommandError("--label goes with a fresh address; label others with `label`")
+
     async def body(session: WalletSession) -> tuple[int, str, str]:
         if args.index is not None:
             address, path = session.address_at(args.index)
             return args.index, address, path
-        return session.new_address()
+        return session.new_address(label)
 
     index, address, path = with_session(args, body, needs_node=False)
     if args.json:
-        print_json({"address": address, "index": index, "path": path})
+        print_json({"address": address, "index": index, "path": path, "label": label or None})
     elif is_tty():
         print_pairs([("address", address), ("index", str(index)), ("path", path)])
     else:
@@ -171,6 +177,37 @@ def cmd_password(args: argparse.Namespace) -> int:
         print_json({"wallet": args.wallet, "password_changed": True})
     else:
         print(f"Password of wallet {args.wallet!r} changed.")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    """``label``: every label; ``label TARGET``: one; ``label TARGET TEXT``: set it (an empty
+    TEXT removes it). Labels are not secret: no password, only the wallet's lock."""
+    from wallet.engine import keystore_info, read_metadata
+    from wallet.labels import label_key, with_label
+    from wallet.metadata import save_metadata
+
+    location = wallet_location(args)
+    keystore_info(location)
+    if args.target is None:
+        labels = read_metadata(location)[0].labels
+        if args.json:
+            print_json({"labels": labels})
+        else:
+            print_table("Labels", ["address or txid", "label"], sorted(map(list, labels.items())))
+        return 0
+    key = label_key(args.target, location.params)
+    if args.text is None:
+        label = read_metadata(location)[0].labels.get(key)
+    else:
+        with locked(location):
+            updated = with_label(read_metadata(location)[0], key, args.text)
+            save_metadata(location.paths.metadata, updated)
+        label = updated.labels.get(key)
+    if args.json:
+        print_json({"target": key, "label": label})
+    else:
+        print(f"{key}: {label}" if label is not None else f"{key}: no label")
     return 0
 
 

@@ -42,6 +42,7 @@ from wallet.fileio import atomic_write
 from wallet.history import CONFIRMED, CONFLICTED, DROPPED, UNCONFIRMED, WalletView, build_view
 from wallet.keys import CHANGE, RECEIVE, Keychain, format_path
 from wallet.keystore import open_keystore
+from wallet.labels import with_label
 from wallet.location import WalletLocation, keystore_info, read_metadata
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import FEE_TARGET, rate_from_estimates
@@ -116,12 +117,14 @@ class WalletSession:
         key = self.keychain.key(change, index)
         return key.address(self.hrp), format_path(key.path)
 
-    def new_address(self) -> tuple[int, str, str]:
-        """The next receiving address (index, address, path); the index advances and is saved,
-        so each call hands out a fresh address."""
+    def new_address(self, label: str = "") -> tuple[int, str, str]:
+        """The next receiving address (index, address, path); the index advances and is saved
+        (with ``label`` for the address, if given), so each call hands out a fresh address."""
         index = self.metadata.next_receive
         address, path = self.address_at(index)
         updated = replace(self.metadata, next_receive=index + 1)
+        if label:
+            updated = with_label(updated, address, label)
         self._save(updated)
         return index, address, path
 

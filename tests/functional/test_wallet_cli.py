@@ -115,6 +115,13 @@ def test_send_to_many_then_everything(tmp_path: Path) -> None:
         assert bob.json("balance")["confirmed"] == 375_000_000
         bob_history = bob.json("history")["transactions"]
         assert [(t["txid"], t["net"]) for t in bob_history] == [(sent["txid"], 375_000_000)]
+        # labels: on a transaction (history) and on an address (its coins)
+        alice.run("label", sent["txid"], "to Bob, twice")
+        bob.run("label", bob_first, "first")
+        assert alice.json("history")["transactions"][0]["label"] == "to Bob, twice"
+        assert "to Bob, twice" in alice.run("history").stdout
+        coins = {u["address"]: u["label"] for u in bob.json("utxos")["utxos"]}
+        assert coins == {bob_first: "first", bob_second: None}
 
         spendable = alice.json("balance")["spendable"]
         human = alice.run("send", bob_first, "max", "--fee-rate", "2").stdout

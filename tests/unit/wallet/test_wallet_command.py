@@ -7,6 +7,7 @@ import io
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mnemonic import Mnemonic
@@ -24,6 +25,7 @@ SUBCOMMANDS = [
     "history",
     "utxos",
     "password",
+    "label",
     "info",
 ]
 
@@ -211,6 +213,40 @@ def test_password_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert_encrypted(after, mnemonic)
     assert first_address(new) == address  # the same keys under the new password
     assert "wrong password" in str(first_address(old))
+
+
+def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
+    capsys.readouterr()
+
+    def run_json(*args: str) -> Any:
+        assert main(wallet(tmp_path, *args, "--json")) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert run_json("label") == {"labels": {}}
+    fresh = run_json("address", "--label", "from Bob", "--password-file", str(password))
+    assert fresh["label"] == "from Bob"
+    txid = "CD" * 32
+    assert run_json("label", txid, "rent") == {"target": txid.lower(), "label": "rent"}
+    assert run_json("label", txid) == {"target": txid.lower(), "label": "rent"}
+    assert run_json("label") == {"labels": {fresh["address"]: "from Bob", txid.lower(): "rent"}}
+    assert run_json("label", txid, "") == {"target": txid.lower(), "label": None}
+    assert run_json("label") == {"labels": {fresh["address"]: "from Bob"}}
+
+    metadata = tmp_path / "wallets" / "default" / "wallet.json"
+    before = metadata.read_bytes()
+    for args, message in [
+        (["label", "rsc1notanaddress", "x"], "invalid address"),
+        (["label", txid, "line\nbreak"], "control characters"),
+        (["label", txid, "x" * 201], "at most 200"),
+        (["address", "--index", "0", "--label", "x"], "--label goes with a fresh address"),
+    ]:
+        assert main(wallet(tmp_path, *args, "--password-file", str(password))) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert metadata.read_bytes() == before
 
 
 def test_no_password_and_no_terminal(
