@@ -75,6 +75,7 @@ class NodeConfig:
     persist_mempool: bool = True  # save the mempool at shutdown, load it at start (Core's default)
     verify_processes: int = 0
     verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions
+    block_notify: str | None = None  # a shell command run when the tip changes (%s: its hash)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -24,6 +24,7 @@ from consensus.block import Block, wire_block
 from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
 from node.api import ApiServer, ApiSettings
+from node.blocknotify import BlockNotifier
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig
 from node.fees import FeeEstimator
@@ -316,6 +317,9 @@ class Node:
                         min_interval=self.config.mine_interval,
                     )
                     tasks.create_task(self.miner.run(), name="miner")
+                if self.config.block_notify:
+                    notifier = BlockNotifier(self, self.config.block_notify)
+                    tasks.create_task(notifier.run(), name="block-notify")
                 tasks.create_task(self._report_status(), name="status")
                 self.started.set()
         finally:

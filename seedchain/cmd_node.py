@@ -61,6 +61,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " together (0: the chain thread alone; default: one less than the CPU count)",
     )
     p.add_argument(
+        "--block-notify",
+        default=env("BLOCK_NOTIFY"),
+        metavar="CMD",
+        help="run CMD (by /bin/sh) when the best block changes; %%s in CMD is the block's hash"
+        " (Core's -blocknotify)",
+    )
+    p.add_argument(
         "--no-addrbook-dial",
         action="store_true",
         default=env("NO_ADDRBOOK_DIAL", "") not in ("", "0"),
@@ -109,6 +116,7 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             persist_mempool=args.persist_mempool,
             verify_processes=args.verify_processes,
             verify_threads=args.verify_threads,
+            block_notify=args.block_notify or None,
             dial_from_addrbook=not args.no_addrbook_dial,
             stall_timeout=args.stall_timeout,
             extra={

@@ -137,6 +137,7 @@ async def live_api(
     *,
     listen: bool = False,
     verify_threads: int = 0,
+    block_notify: str | None = None,
 ) -> AsyncIterator[LiveApi]:
     """A regtest node (no miner; P2P listening on 127.0.0.1:<any port> only with ``listen``;
     ``verify_threads`` as ``--verify-threads``) with its API on 127.0.0.1:<any port>: the
@@ -150,6 +151,7 @@ async def live_api(
         api_bind=HostPort("127.0.0.1", 0),
         listen=listen,
         verify_threads=verify_threads,
+        block_notify=block_notify,
         extra=settings_extra(settings),
     )
     node = Node(config)
