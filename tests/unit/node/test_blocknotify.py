@@ -10,13 +10,12 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from node.blocknotify import BlockNotifier
+from tests.framework.util import wait_until
 from tests.unit.node.test_api_support import live_api
 
 
-async def until(condition: Callable[[], bool], seconds: float = 20.0) -> None:
-    async with asyncio.timeout(seconds):
-        while not condition():
-            await asyncio.sleep(0.02)
+async def until(condition: Callable[[], bool]) -> None:
+    await wait_until(condition, 20.0)
 
 
 def lines(path: Path) -> list[str]:
