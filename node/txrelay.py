@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -77,6 +77,9 @@ class TxRelay:
         self.unbroadcast: OrderedDict[bytes, None] = OrderedDict()
         self.reattempt_interval = REATTEMPT_INTERVAL
         self._last_reattempt = time.monotonic()
+        # Called with the txids that entered the mempool (from a peer, the API, or back from a
+        # disconnected block), on the event loop: the API's GET /v1/ws.
+        self.entered_listeners: list[Callable[[Sequence[bytes]], None]] = []
 
     def _known(self, txid: bytes) -> bool:
         return (
@@ -216,6 +219,7 @@ class TxRelay:
             else:
                 self.accepted += len(outcome.accepted)
                 self.pending.extend(outcome.accepted)
+                self._entered(outcome.accepted)
         while len(self.requested) > MAX_REQUESTED:
             self.requested.popitem(last=False)
         if self._queue or self._gone:
@@ -224,6 +228,7 @@ class TxRelay:
     def announce_local(self, txids: Sequence[bytes]) -> None:
         """Queue transactions for announcement (ones a reorg brought back, say)."""
         self.pending.extend(txids)
+        self._entered(txids)
 
     def broadcast_own(self, txids: Sequence[bytes]) -> None:
         """Announce transactions submitted to this node (API, wallet), and keep announcing
@@ -232,6 +237,14 @@ class TxRelay:
         leaves, as with Core's unbroadcast set."""
         self.pending.extend(txids)
         self.add_unbroadcast(txids)
+        self._entered(txids)
+
+    def _entered(self, txids: Sequence[bytes]) -> None:
+        for listener in self.entered_listeners:
+            try:
+                listener(txids)
+            except Exception:  # a listener's fault must not stop relay
+                log.exception("tx_listener_failed")
 
     def add_unbroadcast(self, txids: Sequence[bytes]) -> None:
         unbroadcast = self.unbroadcast

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from node.addrindex import AddressIndex
 from node.api import (
+    events,
     routes_address,
     routes_bans,
     routes_chain,
@@ -95,6 +96,7 @@ def create_api(
         routes_peers,
         routes_bans,
         routes_mining,
+        events,
     ):
         app.add_routes(module.routes())
     app.add_routes(
@@ -147,6 +149,10 @@ class ApiServer:
     async def _start(self) -> None:
         node = self.node
         config = node.config
+        self.context.loop = asyncio.get_running_loop()
+        netsync = getattr(node, "netsync", None)
+        if netsync is not None:  # transactions entering the mempool, for GET /v1/ws
+            netsync.txrelay.entered_listeners.append(self.context.events.publish_txs)
         index = await node.call(AddressIndex.open, config.datadir, node.params)
         await node.call(self.context.attach, index)
         self._attached = True

@@ -29,6 +29,8 @@ ALWAYS_READY = frozenset({"/healthz", "/metrics", "/v1/openapi.json"})
 GENERATE_ROUTE = "/v1/mining/generate"
 # Answered from memory without awaiting anything: no deadline to arm (each costs a timer).
 NEVER_WAITS = frozenset({"/healthz", "/v1/blocks/tip/height", "/v1/blocks/tip/hash", "/v1/peers"})
+# Open for as long as the client stays: no deadline (a WebSocket pings its client instead).
+LONG_LIVED = frozenset({"/v1/ws"})
 UNMATCHED = "unmatched"
 CLIENT_CLOSED = 499  # nginx's code for "the client went away", in metrics only
 
@@ -48,7 +50,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         ctx.gate.check(request)
         if route not in ALWAYS_READY and not ctx.node.started.is_set():
             raise ApiError(503, "not_ready", "the node is starting", {"Retry-After": "1"})
-        if route in NEVER_WAITS:
+        if route in NEVER_WAITS or route in LONG_LIVED:
             response = await handler(request)
         else:
             settings = ctx.settings

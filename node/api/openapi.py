@@ -263,12 +263,30 @@ _TABLE: list[tuple[Any, ...]] = [
 # fmt: on
 
 
+def _events_operation() -> Operation:
+    """``GET /v1/ws``: its success is the switch to a WebSocket (101), not a 200 body."""
+    operation = _operation(
+        "events",
+        "WebSocket of events as JSON text messages: {event: block | block_disconnected,"
+        " hash, height} and {event: tx, txid}; send {subscribe: [blocks, txs]} to choose",
+        {"description": "unused: the success is 101"},
+        (400,),
+        tag="node",
+    )
+    responses = operation["responses"]
+    del responses["200"]
+    operation["responses"] = {"101": {"description": "switching to the WebSocket protocol"},
+                              **responses}  # fmt: skip
+    return operation
+
+
 def _paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for path, method, op_id, tag, summary, ok, errors, params, body, admin in _TABLE:
         paths.setdefault(path, {})[method] = _operation(
             op_id, summary, ok, errors, parameters=params, body=body, admin=admin, tag=tag
         )
+    paths["/v1/ws"] = {"get": _events_operation()}
     return paths
 
 
