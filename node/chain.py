@@ -1,6 +1,7 @@
 """Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
 
 May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
+node.chain_manual (an operator's verdicts on blocks),
 node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
 connection in ``node.chain_connect``; this module re-exports the public names. Synchronous and
 single-threaded by design: the node runs it on one worker thread. The database always holds a
@@ -44,6 +45,7 @@ from node.chain_connect import (
     flush_coins,
     notify_and_flush,
 )
+from node.chain_manual import leave_failed_tip
 from node.chain_types import (
     CONNECT_BATCH_BLOCKS,
     CONNECT_BATCH_TXS,
@@ -134,8 +136,12 @@ class ChainState:
         self.active = tip.path_from(0)
         self.stored_tip = tip
         # Resumes a reorg that a crash interrupted, and connects again the blocks that were
-        # connected after the last flush of the coins (their signatures are not checked again).
-        self.activate_best_chain()
+        # connected after the last flush of the coins (their signatures are not checked again);
+        # a tip marked failed is an invalidation that a crash interrupted: it goes on.
+        if tip.failed:
+            leave_failed_tip(self)
+        else:
+            self.activate_best_chain()
 
     def _init_genesis(self) -> None:
         genesis = self.params.genesis

@@ -28,6 +28,7 @@ from node.api import (
     routes_outspends,
     routes_peers,
     routes_tx,
+    routes_verdicts,
 )
 from node.api.context import CONTEXT, ApiContext
 from node.api.guard import new_token, remove_cookie, write_cookie
@@ -96,6 +97,7 @@ def create_api(
         routes_peers,
         routes_bans,
         routes_mining,
+        routes_verdicts,
         events,
     ):
         app.add_routes(module.routes())

@@ -189,6 +189,14 @@ _TABLE: list[tuple[Any, ...]] = [
      "25 transactions of the block from start (a multiple of 25)",
      _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [BLOCK_HASH, TXS_START],
      None, False),
+    ("/v1/block/{hash}/invalidate", "post", "invalidateBlock", "chain",
+     "Mark a block and its descendants invalid and move the chain off them (Core's"
+     " invalidateblock)", _ok_json(ref("Verdict"), "the tip left"), (400, 404), [BLOCK_HASH],
+     None, True),
+    ("/v1/block/{hash}/reconsider", "post", "reconsiderBlock", "chain",
+     "Clear the invalid marks of a block, its descendants and ancestors, and activate the"
+     " most-work chain (Core's reconsiderblock)", _ok_json(ref("Verdict"), "the tip left"),
+     (400, 404), [BLOCK_HASH], None, True),
     ("/v1/block-height/{height}", "get", "getBlockAtHeight", "chain",
      "The hash of the active chain's block at a height (plain text)",
      _ok_text("hash", HASH_TEXT), TX_PATH_ERRORS, [HEIGHT], None, False),

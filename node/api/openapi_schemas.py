@@ -252,6 +252,15 @@ SCHEMAS: dict[str, Schema] = {
         },
         required=["txid", "allowed"],
     ),
+    "Verdict": obj(
+        {
+            "hash": HASH,
+            "tip": HASH,
+            "height": integer(),
+            "disconnected": integer(),
+            "connected": integer(),
+        }
+    ),
     "ChainTip": obj(
         {
             "height": integer(),

@@ -177,3 +177,53 @@ async def test_chain_tips_follow_forks_and_reorgs(tmp_path: Path) -> None:
         for bad_limit in ("0", "1001", "x"):
             reply = await api.get(f"/v1/chain/tips?limit={bad_limit}")
             assert reply.status == 400 and reply.error_code == "bad_limit"
+
+
+async def test_invalidate_and_reconsider_through_the_api(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        await api.generate(101)
+        payment = pay(await api.coinbase_at(1), ALICE, BOB, 5 * COIN)
+        assert (await api.post_tx(payment)).status == 200
+        [confirming] = await api.generate(1)  # height 102
+        assert (await api.get_json(f"/v1/tx/{payment.txid_hex}/status"))["confirmed"] is True
+
+        path = f"/v1/block/{confirming}/invalidate"
+        assert (await api.post(path)).status == 401
+        reply = await api.post(path, headers=api.admin)
+        assert reply.status == 200, reply.text
+        tip_101 = (await api.get("/v1/block-height/101")).text
+        assert reply.json() == {
+            "hash": confirming, "tip": tip_101, "height": 101, "disconnected": 1, "connected": 0,
+        }  # fmt: skip
+        # the payment is unconfirmed again, the index follows, the tips show the verdict
+        assert await api.get_json(f"/v1/tx/{payment.txid_hex}/status") == {"confirmed": False}
+        assert await api.get_json("/v1/mempool/txids") == [payment.txid_hex]
+        bob = await api.get_json(f"/v1/address/{BOB.address()}")
+        assert bob["chain_stats"]["tx_count"] == 0 and bob["mempool_stats"]["tx_count"] == 1
+        tips = await api.get_json("/v1/chain/tips")
+        assert [(t["hash"], t["status"]) for t in tips] == [
+            (confirming, "invalid"),
+            (tip_101, "active"),
+        ]
+        [replacement] = await api.generate(1)  # mining goes on from 101
+        assert replacement != confirming
+        assert (await api.get_json(f"/v1/tx/{payment.txid_hex}/status"))["block_height"] == 102
+
+        reply = await api.post(f"/v1/block/{confirming}/reconsider", headers=api.admin)
+        assert reply.status == 200, reply.text
+        # equal work never moves the active tip: the reconsidered block is a valid fork again
+        assert (reply.json()["tip"], reply.json()["height"]) == (replacement, 102)
+        tips = await api.get_json("/v1/chain/tips")
+        assert [(t["hash"], t["status"]) for t in tips] == sorted(
+            [(replacement, "active"), (confirming, "valid-fork")], key=lambda t: t[1] != "active"
+        )
+        await api.post(f"/v1/block/{replacement}/invalidate", headers=api.admin)
+        assert (await api.get("/v1/blocks/tip/hash")).text == confirming  # back on it
+
+        for hash_hex, status, code in [
+            ("42" * 32, 404, "block_not_found"),
+            ((await api.get("/v1/block-height/0")).text, 400, "genesis"),
+            ("zz", 400, "bad_hash"),
+        ]:
+            reply = await api.post(f"/v1/block/{hash_hex}/invalidate", headers=api.admin)
+            assert (reply.status, reply.error_code) == (status, code), reply.text
