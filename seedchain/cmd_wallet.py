@@ -4,7 +4,8 @@
         create | restore | address [--index I] | balance
         | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
         | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F]
-        | label [ADDRESS|TXID [TEXT]] | info
+        | label [ADDRESS|TXID [TEXT]] | sign-message ADDRESS MESSAGE
+        | verify-message ADDRESS SIGNATURE MESSAGE | info
 
 Every command accepts ``--password-file F`` (``-`` reads standard input) and ``--json``, even
 where no password is needed; without a password file the password is asked at a prompt
@@ -35,6 +36,7 @@ from typing import NoReturn
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import cmd_balance, cmd_bump, cmd_history, cmd_send, cmd_utxos
+from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
     cmd_address,
     cmd_create,
@@ -59,7 +61,9 @@ __all__ = [
     "cmd_password",
     "cmd_restore",
     "cmd_send",
+    "cmd_sign_message",
     "cmd_utxos",
+    "cmd_verify_message",
     "read_password",
     "read_secret_file",
     "register",
@@ -249,6 +253,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     label.add_argument("target", nargs="?", metavar="ADDRESS|TXID")
     label.add_argument("text", nargs="?", metavar="TEXT")
     label.set_defaults(wallet_handler=cmd_label)
+
+    sign = commands.add_parser(
+        "sign-message", parents=[common], help="sign MESSAGE with the key of one of our ADDRESSes"
+    )
+    sign.add_argument("address", metavar="ADDRESS")
+    sign.add_argument("message", metavar="MESSAGE")
+    sign.set_defaults(wallet_handler=cmd_sign_message)
+
+    verify = commands.add_parser(
+        "verify-message",
+        parents=[common],
+        help="check a signed message (no wallet needed); exit 0 only if it verifies",
+    )
+    verify.add_argument("address", metavar="ADDRESS")
+    verify.add_argument("signature", metavar="SIGNATURE")
+    verify.add_argument("message", metavar="MESSAGE")
+    verify.set_defaults(wallet_handler=cmd_verify_message)
 
     info = commands.add_parser(
         "info", parents=[common], help="network, name, next indexes, node (no password)"

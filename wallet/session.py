@@ -40,12 +40,12 @@ from wallet.errors import (
 )
 from wallet.fileio import atomic_write
 from wallet.history import CONFIRMED, CONFLICTED, DROPPED, UNCONFIRMED, WalletView, build_view
-from wallet.keys import CHANGE, RECEIVE, Keychain, format_path
+from wallet.keys import CHANGE, RECEIVE, Keychain, WalletKey, format_path
 from wallet.keystore import open_keystore
 from wallet.labels import with_label
 from wallet.location import WalletLocation, keystore_info, read_metadata
 from wallet.metadata import PendingSend, WalletMetadata
-from wallet.parsing import FEE_TARGET, rate_from_estimates
+from wallet.parsing import FEE_TARGET, parse_address, rate_from_estimates
 from wallet.sending import (
     BumpResult,
     SendResult,
@@ -127,6 +127,18 @@ class WalletSession:
             updated = with_label(updated, address, label)
         self._save(updated)
         return index, address, path
+
+    def key_for_address(self, address: str) -> WalletKey | None:
+        """Our key for ``address``: among the handed-out addresses of both chains and the gap
+        beyond them; None if it is not this wallet's. ``InvalidAddress`` for a bad one."""
+        lock = parse_address(address, self.params)
+        meta = self.metadata
+        for change, handed_out in ((RECEIVE, meta.next_receive), (CHANGE, meta.next_change)):
+            for index in range(handed_out + GAP_LIMIT):
+                key = self.keychain.key(change, index)
+                if key.lock == lock:
+                    return key
+        return None
 
     # --- syncing ----------------------------------------------------------------------------
     async def sync(self, *, rebroadcast: bool = True) -> WalletView:

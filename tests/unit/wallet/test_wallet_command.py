@@ -26,6 +26,8 @@ SUBCOMMANDS = [
     "utxos",
     "password",
     "label",
+    "sign-message",
+    "verify-message",
     "info",
 ]
 
@@ -247,6 +249,40 @@ def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
         assert metadata.read_bytes() == before
+
+
+def test_sign_and_verify_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
+    assert main(wallet(tmp_path, "address", "--password-file", str(password))) == 0
+    capsys.readouterr()
+    assert main(wallet(tmp_path, "address", "--password-file", str(password), "--json")) == 0
+    address = json.loads(capsys.readouterr().out)["address"]
+
+    sign = ["sign-message", address, "I own this", "--password-file", str(password), "--json"]
+    assert main(wallet(tmp_path, *sign)) == 0
+    signature = json.loads(capsys.readouterr().out)["signature"]
+    # verifying needs no wallet: another datadir, no password
+    elsewhere = tmp_path / "elsewhere"
+    assert main(wallet(elsewhere, "verify-message", address, signature, "I own this")) == 0
+    assert capsys.readouterr().out.strip() == "valid"
+    assert main(wallet(elsewhere, "verify-message", address, signature, "I own that")) == 1
+    err = capsys.readouterr().err
+    assert "does not verify" in err and len(err.strip().splitlines()) == 1
+    args = ["verify-message", address, signature, "I own that", "--json"]
+    assert main(wallet(elsewhere, *args)) == 1
+    assert json.loads(capsys.readouterr().out) == {"address": address, "valid": False}
+
+    stranger = "rsc1qdnmeslntr5vzpnf8h7yhpmfshhm0hgrsa3jmuw"  # valid, not this wallet's
+    for args, message in [
+        (["sign-message", stranger, "hi"], "not one of this wallet's"),
+        (["sign-message", "rsc1bad", "hi"], "invalid address"),
+        (["verify-message", address, "!!", "hi"], "not base64"),
+    ]:
+        assert main(wallet(tmp_path, *args, "--password-file", str(password))) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_no_password_and_no_terminal(
