@@ -4,7 +4,8 @@
         create | restore | address [--index I] | balance
         | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
         | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F]
-        | label [ADDRESS|TXID [TEXT]] | sign-message ADDRESS MESSAGE
+        | label [ADDRESS|TXID [TEXT]] | freeze [ADDRESS|TXID:VOUT ...]
+        | unfreeze ADDRESS|TXID:VOUT ... | sign-message ADDRESS MESSAGE
         | verify-message ADDRESS SIGNATURE MESSAGE | info
 
 Every command accepts ``--password-file F`` (``-`` reads standard input) and ``--json``, even
@@ -36,6 +37,7 @@ from typing import NoReturn
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import cmd_balance, cmd_bump, cmd_history, cmd_send, cmd_utxos
+from seedchain.wallet_commands_coins import cmd_freeze, cmd_unfreeze
 from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
     cmd_address,
@@ -55,6 +57,7 @@ __all__ = [
     "cmd_balance",
     "cmd_bump",
     "cmd_create",
+    "cmd_freeze",
     "cmd_history",
     "cmd_info",
     "cmd_label",
@@ -62,6 +65,7 @@ __all__ = [
     "cmd_restore",
     "cmd_send",
     "cmd_sign_message",
+    "cmd_unfreeze",
     "cmd_utxos",
     "cmd_verify_message",
     "read_password",
@@ -253,6 +257,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     label.add_argument("target", nargs="?", metavar="ADDRESS|TXID")
     label.add_argument("text", nargs="?", metavar="TEXT")
     label.set_defaults(wallet_handler=cmd_label)
+
+    freeze = commands.add_parser(
+        "freeze",
+        parents=[common],
+        help="never spend the coins of these addresses or outpoints (none given: list them)",
+    )
+    freeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
+    freeze.set_defaults(wallet_handler=cmd_freeze)
+    unfreeze = commands.add_parser(
+        "unfreeze", parents=[common], help="let sends spend these again"
+    )
+    unfreeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
+    unfreeze.set_defaults(wallet_handler=cmd_unfreeze)
 
     sign = commands.add_parser(
         "sign-message", parents=[common], help="sign MESSAGE with the key of one of our ADDRESSes"

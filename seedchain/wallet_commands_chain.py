@@ -45,6 +45,8 @@ def cmd_balance(args: argparse.Namespace) -> int:
     ]
     if balance.reserved:
         pairs.append(("reserved", format_coins(balance.reserved)))
+    if balance.frozen:
+        pairs.append(("frozen", format_coins(balance.frozen)))
     pairs.append(("tip height", str(view.tip_height)))
     print_pairs(pairs)
     return 0
@@ -122,6 +124,7 @@ def cmd_utxos(args: argparse.Namespace) -> int:
                         "mature": coin.mature,
                         "reserved": coin.reserved,
                         "spendable": coin.spendable,
+                        "frozen": coin.frozen,
                         "label": label_of(coin),
                     }
                     for coin in view.coins

@@ -102,4 +102,6 @@ def coin_flags(coin: WalletCoin) -> str:
         flags.append("reserved")
     if not coin.trusted:
         flags.append("untrusted")
+    if coin.frozen:
+        flags.append("frozen")
     return ",".join(flags)

@@ -32,7 +32,7 @@ Balances (integers of base units):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,10 +81,11 @@ class WalletCoin:
     mature: bool
     trusted: bool  # confirmed, or the output of a transaction that spends only our coins
     reserved: bool  # an input of a pending send of ours
+    frozen: bool = False  # the user froze it, or its address (``wallet freeze``)
 
     @property
     def spendable(self) -> bool:
-        return self.mature and self.trusted and not self.reserved
+        return self.mature and self.trusted and not self.reserved and not self.frozen
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Balance:
     immature: int
     spendable: int
     reserved: int
+    frozen: int = 0
 
     @property
     def total(self) -> int:
@@ -107,6 +109,7 @@ class Balance:
             "immature": self.immature,
             "spendable": self.spendable,
             "reserved": self.reserved,
+            "frozen": self.frozen,
         }
 
 
@@ -200,6 +203,8 @@ def build_view(
     maturity: int,
     pending: Sequence[PendingSend] = (),
     recent: Sequence[PendingSend] = (),
+    frozen_locks: Collection[bytes] = frozenset(),
+    frozen_outpoints: Collection[OutPoint] = frozenset(),
 ) -> WalletView:
     """Coins, balance, history and the state of our sends, from a snapshot (module docstring)."""
     by_txid: dict[bytes, ChainTx] = {}
@@ -253,6 +258,7 @@ def build_view(
                     mature,
                     trusted,
                     outpoint in reserved,
+                    out.lock in frozen_locks or outpoint in frozen_outpoints,
                 )
             )
     coins.sort(key=lambda c: (c.height is None, -(c.height or 0), c.outpoint.key()))
@@ -262,6 +268,7 @@ def build_view(
         immature=immature,
         spendable=sum(c.value for c in coins if c.spendable),
         reserved=sum(c.value for c in coins if c.reserved),
+        frozen=sum(c.value for c in coins if c.frozen),
     )
 
     replaced_by_bump = {s.replaces for s in [*recent, *pending] if s.replaces is not None}

@@ -115,6 +115,9 @@ class WalletMetadata:
     recent: list[PendingSend] = field(default_factory=list)
     """Sends of ours seen confirmed (or conflicted) lately, watched for a reorg that undoes
     them; optional in the file (absent means empty), so older files read unchanged."""
+    frozen: list[str] = field(default_factory=list)
+    """Addresses and outpoints (``txid:vout``) whose coins sends never spend
+    (``wallet.freezing``); optional in the file like ``recent``."""
 
     def reserved_outpoints(self) -> frozenset[OutPoint]:
         """The coins pending sends spend: never select them for another send."""
@@ -141,6 +144,8 @@ class WalletMetadata:
         }
         if self.recent:
             document["recent"] = [send.to_json() for send in self.recent]
+        if self.frozen:
+            document["frozen"] = sorted(self.frozen)
         return json.dumps(document, indent=2).encode() + b"\n"
 
     @classmethod
@@ -170,6 +175,7 @@ class WalletMetadata:
                 labels=dict(labels),
                 pending=[PendingSend.from_json(item) for item in document["pending"]],
                 recent=[PendingSend.from_json(item) for item in document.get("recent", [])],
+                frozen=[_str(item) for item in document.get("frozen", [])],
             )
         except (KeyError, TypeError, ValueError):
             raise KeystoreCorrupt(f"wallet file {path} is damaged (a field is invalid)") from None

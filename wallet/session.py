@@ -39,6 +39,7 @@ from wallet.errors import (
     WalletError,
 )
 from wallet.fileio import atomic_write
+from wallet.freezing import frozen_sets
 from wallet.history import CONFIRMED, CONFLICTED, DROPPED, UNCONFIRMED, WalletView, build_view
 from wallet.keys import CHANGE, RECEIVE, Keychain, WalletKey, format_path
 from wallet.keystore import open_keystore
@@ -163,6 +164,7 @@ class WalletSession:
                 f"the node at {self.node.url} is on {result.network},"
                 f" the wallet is for {self.params.name}"
             )
+        locks, outpoints = frozen_sets(meta.frozen, self.params)
         view = build_view(
             result.txs,
             result.owned,
@@ -171,6 +173,8 @@ class WalletSession:
             maturity=self.params.coinbase_maturity,
             pending=meta.pending,
             recent=meta.recent,
+            frozen_locks=locks,
+            frozen_outpoints=outpoints,
         )
         self.scan, self.view = result, view
         return view

@@ -26,6 +26,8 @@ SUBCOMMANDS = [
     "utxos",
     "password",
     "label",
+    "freeze",
+    "unfreeze",
     "sign-message",
     "verify-message",
     "info",
@@ -246,6 +248,36 @@ def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         (["address", "--index", "0", "--label", "x"], "--label goes with a fresh address"),
     ]:
         assert main(wallet(tmp_path, *args, "--password-file", str(password))) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert metadata.read_bytes() == before
+
+
+def test_freeze_and_unfreeze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
+    capsys.readouterr()
+
+    def run_json(*args: str) -> Any:
+        assert main(wallet(tmp_path, *args, "--json")) == 0
+        return json.loads(capsys.readouterr().out)
+
+    address = "rsc1qdnmeslntr5vzpnf8h7yhpmfshhm0hgrsa3jmuw"
+    outpoint = "CD" * 32 + ":3"
+    assert run_json("freeze") == {"frozen": []}
+    assert run_json("freeze", address, outpoint) == {
+        "frozen": sorted([address, outpoint.lower()])
+    }
+    assert run_json("unfreeze", outpoint) == {"frozen": [address]}
+    metadata = tmp_path / "wallets" / "default" / "wallet.json"
+    before = metadata.read_bytes()
+    for args, message in [
+        (["freeze", "cd:3"], "TXID:VOUT"),
+        (["freeze", address, "rsc1nope"], "invalid address"),
+        (["unfreeze"], "at least one"),
+    ]:
+        assert main(wallet(tmp_path, *args)) == 1
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
         assert metadata.read_bytes() == before
