@@ -27,6 +27,7 @@ from node.api import ApiServer, ApiSettings
 from node.blocknotify import BlockNotifier
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig
+from node.datadir import DatadirLock
 from node.fees import FeeEstimator
 from node.keeper import MempoolKeeper
 from node.mempool import AcceptResult as TxAcceptResult
@@ -279,6 +280,10 @@ class Node:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.config.datadir.mkdir(parents=True, exist_ok=True)
+        with DatadirLock(self.config.datadir):  # DatadirLocked if another node has it
+            await self._run_locked()
+
+    async def _run_locked(self) -> None:
         await self.call(self._open)
         log.info(
             "node_started",

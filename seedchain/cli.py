@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("node", "wallet", "mine", "pool", "miner", "bench", "demo")
+COMMANDS = ("node", "wallet", "mine", "pool", "miner", "bench", "demo", "verify")
 
 
 class CommandError(Exception):

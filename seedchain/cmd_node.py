@@ -129,10 +129,18 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
+    from node.datadir import DatadirLocked
     from node.logs import configure_logging
     from node.server import Node
+    from node.storage import StorageError
 
     config = build_config(args)
     configure_logging(config.log_format)
     node = Node(config)
-    return run_service(node.run)
+    try:
+        return run_service(node.run)
+    except (DatadirLocked, StorageError, OSError) as exc:
+        if node.started.is_set():  # not a start-up failure: keep the whole story
+            raise
+        # Another node on the datadir, a database of another network, a port in use, ...
+        raise CommandError(f"cannot start the node: {exc}") from None
