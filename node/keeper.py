@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger("seedchain.node")
 
 RESTORE_CHUNK = 500  # saved mempool transactions offered per chain-thread call at start
+
+
+class MempoolNotLoaded(RuntimeError):
+    """``savemempool`` before the saved mempool was offered again."""
 
 
 class MempoolKeeper:
@@ -93,6 +98,19 @@ class MempoolKeeper:
             already=counts.already,
             seconds=round(time.monotonic() - started, 3),
         )
+
+    def save_mempool_now(self, unbroadcast: Sequence[bytes]) -> tuple[Path, int]:
+        """Chain thread: write mempool.dat now (Core's ``savemempool``, whatever
+        ``--persist-mempool`` says); ``MempoolNotLoaded`` while the saved one is still being
+        offered again (saving then would lose what is not back yet). ``OSError`` if the write
+        fails. The path and how many transactions went in."""
+        if not self.loaded:
+            raise MempoolNotLoaded("the saved mempool is still being loaded; try again shortly")
+        node = self.node
+        path = node.config.datadir / persist.MEMPOOL_FILE
+        count = persist.save_mempool(path, node.mempool, node.params.name, unbroadcast)
+        log.info("mempool_saved", transactions=count, unbroadcast=len(unbroadcast), asked=True)
+        return path, count
 
     def save(self, unbroadcast: Sequence[bytes]) -> None:
         """Chain thread, at close: the mempool (once it was loaded) and the fee estimates. A

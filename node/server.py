@@ -90,6 +90,7 @@ class Node:
         # waiting for the chain thread, which is still busy with that block's indexes and flush.
         self.relay_blocks: OrderedDict[bytes, Block] = OrderedDict()
         self._opened = False
+        self._run_task: asyncio.Task[Any] | None = None
         self.keeper = MempoolKeeper(self)  # mempool.dat and fee_estimates.dat
 
     # --- the chain thread ---------------------------------------------------------------------
@@ -277,8 +278,16 @@ class Node:
                 await netsync.check_stalls()
 
     # --- lifecycle ----------------------------------------------------------------------------
+    def request_stop(self, delay: float = 0.1) -> None:
+        """Stop as SIGTERM would (Core's ``stop``), ``delay`` seconds from now so that the
+        caller's answer leaves first. Event loop only; nothing happens if not running."""
+        task = self._run_task
+        if task is not None and not task.done():
+            asyncio.get_running_loop().call_later(delay, task.cancel)
+
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._run_task = asyncio.current_task()
         self.config.datadir.mkdir(parents=True, exist_ok=True)
         with DatadirLock(self.config.datadir):  # DatadirLocked if another node has it
             await self._run_locked()

@@ -21,6 +21,7 @@ from node.addrindex import AddressIndex
 from node.api import (
     events,
     routes_address,
+    routes_admin,
     routes_bans,
     routes_chain,
     routes_mempool,
@@ -98,6 +99,7 @@ def create_api(
         routes_bans,
         routes_mining,
         routes_verdicts,
+        routes_admin,
         events,
     ):
         app.add_routes(module.routes())

@@ -189,6 +189,12 @@ _TABLE: list[tuple[Any, ...]] = [
      "25 transactions of the block from start (a multiple of 25)",
      _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [BLOCK_HASH, TXS_START],
      None, False),
+    ("/v1/mempool/save", "post", "saveMempool", "node",
+     "Write <datadir>/mempool.dat now (Core's savemempool)",
+     _ok_json(ref("MempoolSaved"), "saved"), (409,), [], None, True),
+    ("/v1/stop", "post", "stop", "node",
+     "Stop the node as SIGTERM would, after answering (Core's stop)",
+     _ok_json(ref("Stopping"), "stopping"), (), [], None, True),
     ("/v1/block/{hash}/invalidate", "post", "invalidateBlock", "chain",
      "Mark a block and its descendants invalid and move the chain off them (Core's"
      " invalidateblock)", _ok_json(ref("Verdict"), "the tip left"), (400, 404), [BLOCK_HASH],

@@ -252,6 +252,8 @@ SCHEMAS: dict[str, Schema] = {
         },
         required=["txid", "allowed"],
     ),
+    "MempoolSaved": obj({"path": string(), "transactions": integer()}),
+    "Stopping": obj({"stopping": BOOL}),
     "Verdict": obj(
         {
             "hash": HASH,
