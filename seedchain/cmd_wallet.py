@@ -207,6 +207,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "more", nargs="*", metavar="ADDRESS AMOUNT", help="further recipients, in pairs"
     )
     send.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="build and sign it, ask the node whether it would accept it, send nothing",
+    )
+    send.add_argument(
         "--fee-rate",
         default=env("FEE_RATE"),
         metavar="R",

@@ -176,15 +176,19 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     async def body(session: WalletSession) -> Any:
         if send_all:
-            return await session.send_all(args.address, fee_rate)
-        return await session.send_many(payments, fee_rate)
+            return await session.send_all(args.address, fee_rate, dry_run=args.dry_run)
+        return await session.send_many(payments, fee_rate, dry_run=args.dry_run)
 
     result = with_session(args, body)
-    if args.json:
-        print_json(result.to_json())
-        return 0
     data = result.to_json()
-    sent = [("sent", f"{format_coins(v)} to {a}") for a, v in result.payments]
+    refused = result.dry_run and not data["allowed"]
+    if args.json:
+        print_json(data)
+        return 1 if refused else 0
+    if refused:
+        raise CommandError(f"the node would refuse it: {data['reject_reason']} (nothing sent)")
+    verb = "would send" if result.dry_run else "sent"
+    sent = [(verb, f"{format_coins(v)} to {a}") for a, v in result.payments]
     print_pairs(
         [
             *sent,
@@ -195,6 +199,7 @@ def cmd_send(args: argparse.Namespace) -> int:
                 + (", taken from the amount" if result.sent_all else ""),
             ),
             ("change", "none" if result.change is None else format_coins(result.change)),
+            *([("dry run", "the node would accept it; nothing sent")] if result.dry_run else []),
         ]
     )
     return 0

@@ -306,6 +306,18 @@ class NodeClient:
             ) from None
         return body.decode("ascii", "replace").strip()
 
+    async def test_transaction(self, raw: bytes) -> dict[str, Any]:
+        """``POST /v1/tx/test``: whether the node would accept the transaction now, with
+        ``allowed`` and the fee figures or the ``reject_reason``; nothing is sent."""
+        _status, body = await self.request("POST", "/v1/tx/test", data=raw.hex())
+        try:
+            verdict = json.loads(body)
+        except ValueError:
+            verdict = None
+        if not isinstance(verdict, dict) or not isinstance(verdict.get("allowed"), bool):
+            raise NodeError("the node sent a malformed verdict")
+        return verdict
+
     async def fee_estimates(self) -> dict[int, float]:
         """``GET /v1/fee-estimates``: units per byte by confirmation target (in blocks)."""
         data = await self.get_json("/v1/fee-estimates")

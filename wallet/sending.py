@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from consensus.hashing import hash_to_hex
 from consensus.transaction import OutPoint, Transaction, TxOut
@@ -40,6 +40,12 @@ class SendResult:
     change: int | None
     inputs: tuple[OutPoint, ...]
     sent_all: bool = False  # every spendable coin, the fee taken from the one payment
+    raw: bytes | None = None  # the signed transaction, for a dry run (nothing was sent)
+    verdict: dict[str, Any] | None = None  # a dry run: the node's POST /v1/tx/test answer
+
+    @property
+    def dry_run(self) -> bool:
+        return self.raw is not None
 
     @property
     def amount(self) -> int:
@@ -63,6 +69,17 @@ class SendResult:
             "size": self.size,
             "change": self.change,
             "inputs": [str(outpoint) for outpoint in self.inputs],
+            **self._dry_run_json(),
+        }
+
+    def _dry_run_json(self) -> dict[str, object]:
+        if self.raw is None or self.verdict is None:
+            return {"dry_run": False}
+        return {
+            "dry_run": True,
+            "hex": self.raw.hex(),
+            "allowed": self.verdict["allowed"],
+            "reject_reason": self.verdict.get("reject_reason"),
         }
 
 
@@ -94,7 +111,11 @@ async def send_payment(
 
 
 async def send_payments(
-    session: WalletSession, payments: Sequence[tuple[str, int]], fee_rate: int | None = None
+    session: WalletSession,
+    payments: Sequence[tuple[str, int]],
+    fee_rate: int | None = None,
+    *,
+    dry_run: bool = False,
 ) -> SendResult:
     """Pay each ``(address, units)`` in one transaction
     (:meth:`wallet.session.WalletSession.send_many`): sync, select among spendable coins not
@@ -113,11 +134,13 @@ async def send_payments(
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
+    if dry_run:
+        return await _dry_run(session, built, asked, rate)
     return await _commit(session, meta, built, asked, rate)
 
 
 async def send_all(
-    session: WalletSession, address: str, fee_rate: int | None = None
+    session: WalletSession, address: str, fee_rate: int | None = None, *, dry_run: bool = False
 ) -> SendResult:
     """Send every spendable coin not reserved by a pending send to ``address``, the fee taken
     from the amount, with no change (Bitcoin Core's ``sendall``)."""
@@ -133,8 +156,36 @@ async def send_all(
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
-    sent = built.tx.total_out()
-    return await _commit(session, meta, built, ((address.strip(), sent),), rate, sent_all=True)
+    sent = ((address.strip(), built.tx.total_out()),)
+    if dry_run:
+        return await _dry_run(session, built, sent, rate, sent_all=True)
+    return await _commit(session, meta, built, sent, rate, sent_all=True)
+
+
+async def _dry_run(
+    session: WalletSession,
+    built: BuiltTransaction,
+    payments: tuple[tuple[str, int], ...],
+    rate: int,
+    *,
+    sent_all: bool = False,
+) -> SendResult:
+    """What the send would be, with the node's verdict on it (``POST /v1/tx/test``); nothing
+    is saved, reserved or broadcast."""
+    verdict = await session.node.test_transaction(built.tx.encoded)
+    change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
+    return SendResult(
+        built.tx.txid,
+        payments,
+        built.fee,
+        rate,
+        built.tx.size,
+        change,
+        built.tx.inputs,
+        sent_all,
+        built.tx.encoded,
+        verdict,
+    )
 
 
 def _recipients(

@@ -256,14 +256,21 @@ class WalletSession:
         return await send_payment(self, address, amount, fee_rate)
 
     async def send_many(
-        self, payments: Sequence[tuple[str, int]], fee_rate: int | None = None
+        self,
+        payments: Sequence[tuple[str, int]],
+        fee_rate: int | None = None,
+        *,
+        dry_run: bool = False,
     ) -> SendResult:
-        """Pay each ``(address, units)`` in one transaction."""
-        return await send_payments(self, payments, fee_rate)
+        """Pay each ``(address, units)`` in one transaction (``dry_run``: build, sign and ask
+        the node's verdict, but save and send nothing)."""
+        return await send_payments(self, payments, fee_rate, dry_run=dry_run)
 
-    async def send_all(self, address: str, fee_rate: int | None = None) -> SendResult:
+    async def send_all(
+        self, address: str, fee_rate: int | None = None, *, dry_run: bool = False
+    ) -> SendResult:
         """Send every spendable coin to ``address``, the fee taken from the amount."""
-        return await send_all(self, address, fee_rate)
+        return await send_all(self, address, fee_rate, dry_run=dry_run)
 
     async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the

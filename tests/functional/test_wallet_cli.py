@@ -105,7 +105,11 @@ def test_send_to_many_then_everything(tmp_path: Path) -> None:
         bob.create()
         bob_first, bob_second = bob.address(), bob.address()
         node.generate(102, alice.address())  # heights 1..3 mature at tip 102
+        trial = alice.json("send", bob_first, "1.5", bob_second, "2.25", "--dry-run")
+        assert trial["dry_run"] is True and trial["allowed"] is True  # the node's verdict
+        assert node.mempool() == [] and len(trial["hex"]) == 2 * trial["size"]
         sent = alice.json("send", bob_first, "1.5", bob_second, "2.25")
+        assert sent["dry_run"] is False and sent["fee"] == trial["fee"]
         assert [(p["address"], p["amount"]) for p in sent["payments"]] == [
             (bob_first, 150_000_000),
             (bob_second, 225_000_000),

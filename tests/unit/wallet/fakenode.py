@@ -230,6 +230,14 @@ class FakeNode:
             self.mempool = [t for t in self.mempool if t.txid != tx.txid]
         return tx.txid_hex
 
+    async def test_transaction(self, raw: bytes) -> dict[str, Any]:
+        self._up()
+        tx = Transaction.decode(raw)
+        if self.reject is not None:
+            return {"txid": tx.txid_hex, "allowed": False, "reject_reason": self.reject[1],
+                    "message": self.reject[1]}  # fmt: skip
+        return {"txid": tx.txid_hex, "allowed": True, "size": tx.size}
+
     async def address_history(self, address: str) -> list[Any]:
         self._up()
         self.history_calls += 1

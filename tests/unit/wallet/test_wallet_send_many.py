@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from consensus.transaction import COIN, TxOut
+from consensus.transaction import COIN, Transaction, TxOut
 from tests.framework.factory import Key
 from tests.unit.wallet.fakenode import SUBSIDY
 from tests.unit.wallet.test_wallet_engine import (
@@ -98,3 +98,26 @@ async def test_send_all_spends_every_free_coin_without_change(tmp_path: Path) ->
         await reopen(session, node).bump(node.mempool[-1].txid, 20)
     with pytest.raises(InsufficientFunds, match="dust"):  # it would leave nothing to send
         await reopen(session, node).bump(node.mempool[-1].txid, spent // 100)
+
+
+async def test_dry_runs_save_and_send_nothing(tmp_path: Path) -> None:
+    node, session = funded(tmp_path)
+    before = metadata_bytes(session)
+    trial = await session.send_many([(OTHER.address(), COIN), (THIRD.address(), COIN)], 2,
+                                    dry_run=True)  # fmt: skip
+    assert trial.dry_run and trial.verdict is not None and trial.verdict["allowed"] is True
+    assert trial.raw is not None
+    tx = Transaction.decode(trial.raw)
+    assert tx.txid == trial.txid and TxOut(COIN, THIRD.lock) in tx.outputs
+    data = trial.to_json()
+    assert data["dry_run"] is True and data["hex"] == trial.raw.hex() and data["allowed"]
+    everything = await reopen(session, node).send_all(OTHER.address(), 1, dry_run=True)
+    assert everything.dry_run and everything.sent_all and everything.change is None
+    assert node.broadcasts == [] and node.mempool == []
+    assert metadata_bytes(session) == before  # no pending send, no change index used
+
+    node.reject = (400, "min_fee_not_met")
+    verdict = (await reopen(session, node).send_many([(OTHER.address(), COIN)], 1,
+                                                      dry_run=True)).to_json()  # fmt: skip
+    assert (verdict["allowed"], verdict["reject_reason"]) == (False, "min_fee_not_met")
+    assert metadata_bytes(session) == before
