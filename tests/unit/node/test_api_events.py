@@ -51,6 +51,8 @@ async def test_blocks_txs_and_reorgs_are_pushed(tmp_path: Path) -> None:
 
         # only transactions from now on
         await ws.send_str(json.dumps({"subscribe": ["txs"]}))
+        hub = api.server.context.events
+        await wait_until(lambda: [s.topics for s in hub.subscribers] == [{"txs"}])
         await api.generate(1)
         spend = pay(await api.coinbase_at(2), ALICE, BOB, COIN)
         assert (await api.post_tx(spend)).status == 200
