@@ -34,14 +34,19 @@ log = structlog.get_logger("seedchain.api")
 
 
 def _topics(data: str) -> set[str]:
+    """The topics of a ``{"subscribe": [...]}`` message; ``ValueError`` for anything else."""
     try:
         request = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # 4 KiB of "[" is deep enough to recurse out
         raise ValueError("not JSON") from None
     if not isinstance(request, dict) or set(request) != {"subscribe"}:
         raise ValueError('expected {"subscribe": [...]}')
     topics = request["subscribe"]
-    if not isinstance(topics, list) or not topics or not set(topics) <= TOPICS:
+    if (
+        not isinstance(topics, list)
+        or not topics
+        or not all(isinstance(topic, str) and topic in TOPICS for topic in topics)
+    ):
         raise ValueError(f"subscribe to a non-empty list of {sorted(TOPICS)}")
     return set(topics)
 

@@ -66,11 +66,13 @@ async def test_bad_clients_are_closed_and_the_node_goes_on(
         reply = await api.get("/v1/ws")  # no upgrade
         assert reply.status == 400 and reply.error_code == "not_websocket"
 
-        async with connect(api) as ws:
-            await ws.send_str('{"subscribe": ["everything"]}')
-            message = await ws.receive(timeout=10)
-            assert message.type == aiohttp.WSMsgType.CLOSE
-            assert message.data == aiohttp.WSCloseCode.UNSUPPORTED_DATA
+        for bad in ('{"subscribe": ["everything"]}', '{"subscribe": [["blocks"]]}',
+                    "[" * 4000, "not json", '{"subscribe": []}'):  # fmt: skip
+            async with connect(api) as ws:
+                await ws.send_str(bad)
+                message = await ws.receive(timeout=10)
+                assert message.type == aiohttp.WSMsgType.CLOSE, bad
+                assert message.data == aiohttp.WSCloseCode.UNSUPPORTED_DATA
 
         monkeypatch.setattr("node.api.events_hub.QUEUE_EVENTS", 3)
         async with connect(api) as slow:
