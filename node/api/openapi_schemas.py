@@ -96,6 +96,8 @@ SCHEMAS: dict[str, Schema] = {
             "mempool": obj({"count": integer(), "bytes": integer()}),
             "peers": integer(),
             "headers": integer(description="height of the best validated header chain"),
+            "initial_block_download": BOOL,
+            "verification_progress": {"type": "number", "minimum": 0, "maximum": 1},
         }
     ),
     "Block": obj(

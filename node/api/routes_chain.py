@@ -61,8 +61,14 @@ async def chain_info(request: web.Request) -> web.Response:
     info = await ctx.call(_chain_info_on_chain, ctx)
     manager = ctx.connmgr
     info["peers"] = 0 if manager is None else len(manager.peers())
-    headers = ctx.best_peer_height()
-    info["headers"] = info["height"] if headers is None else max(headers, info["height"])
+    height = info["height"]
+    best = ctx.best_peer_height()
+    headers = height if best is None else max(best, height)
+    info["headers"] = headers
+    # As Core's getblockchaininfo: still catching up (the API's own 503 rule), and how far
+    # along, here in blocks (Core estimates transactions).
+    info["initial_block_download"] = headers - height > ctx.settings.sync_lag_blocks
+    info["verification_progress"] = round(height / headers, 6) if headers else 1.0
     return web.json_response(info)
 
 

@@ -41,6 +41,7 @@ async def test_chain_summary(api: LiveApi) -> None:
     assert info["mempool"] == {"count": 0, "bytes": 0}
     assert info["peers"] == 0
     assert isinstance(info["median_time"], int)
+    assert info["initial_block_download"] is False and info["verification_progress"] == 1.0
 
 
 async def test_tip_height_and_hash_are_plain_text(api: LiveApi) -> None:
