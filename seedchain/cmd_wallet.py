@@ -4,7 +4,7 @@
         create | restore | address [--index I] | balance
         | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
         | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F]
-        | label [ADDRESS|TXID [TEXT]] | freeze [ADDRESS|TXID:VOUT ...]
+        | label [ADDRESS|TXID [TEXT]] | backup DIR | freeze [ADDRESS|TXID:VOUT ...]
         | unfreeze ADDRESS|TXID:VOUT ... | sign-message ADDRESS MESSAGE
         | verify-message ADDRESS SIGNATURE MESSAGE | info
 
@@ -41,6 +41,7 @@ from seedchain.wallet_commands_coins import cmd_freeze, cmd_unfreeze
 from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
     cmd_address,
+    cmd_backup,
     cmd_create,
     cmd_info,
     cmd_label,
@@ -54,6 +55,7 @@ __all__ = [
     "NETWORKS",
     "OneLineParser",
     "cmd_address",
+    "cmd_backup",
     "cmd_balance",
     "cmd_bump",
     "cmd_create",
@@ -262,6 +264,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     label.add_argument("target", nargs="?", metavar="ADDRESS|TXID")
     label.add_argument("text", nargs="?", metavar="TEXT")
     label.set_defaults(wallet_handler=cmd_label)
+
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the encrypted keystore and wallet.json into DIR (never overwrites)",
+    )
+    backup.add_argument("directory", metavar="DIR")
+    backup.set_defaults(wallet_handler=cmd_backup)
 
     freeze = commands.add_parser(
         "freeze",

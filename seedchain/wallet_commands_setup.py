@@ -1,5 +1,5 @@
 """``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``,
-``password``, ``label`` and ``info``.
+``password``, ``label``, ``backup`` and ``info``.
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context``, ``wallet_output`` and ``wallet_secrets``; never ``node``,
@@ -208,6 +208,25 @@ def cmd_label(args: argparse.Namespace) -> int:
         print_json({"target": key, "label": label})
     else:
         print(f"{key}: {label}" if label is not None else f"{key}: no label")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the (encrypted) keystore and wallet.json into DIR, under the wallet's lock."""
+    from pathlib import Path
+
+    from wallet.backup import backup_wallet
+    from wallet.engine import keystore_info
+
+    location = wallet_location(args)
+    keystore_info(location)
+    with locked(location):
+        result = backup_wallet(location.paths, Path(args.directory).expanduser())
+    if args.json:
+        print_json({"directory": str(result.directory), "files": list(result.files)})
+    else:
+        print(f"Backed up {', '.join(result.files)} to {result.directory}")
+        print("Restore by copying that directory to <datadir>/wallets/<name>.")
     return 0
 
 

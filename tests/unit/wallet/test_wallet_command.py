@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ SUBCOMMANDS = [
     "utxos",
     "password",
     "label",
+    "backup",
     "freeze",
     "unfreeze",
     "sign-message",
@@ -251,6 +253,38 @@ def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1, err
         assert metadata.read_bytes() == before
+
+
+def test_backup_and_restore_by_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    home = tmp_path / "home"
+    assert main(wallet(home, "create", "--password-file", str(password))) == 0
+    assert main(wallet(home, "label", "ab" * 32, "rent")) == 0
+    capsys.readouterr()
+    first = ["address", "--index", "0", "--password-file", str(password)]
+    assert main(wallet(home, *first)) == 0
+    address = capsys.readouterr().out.strip()
+
+    saved = tmp_path / "usb" / "seedchain"
+    assert main(wallet(home, "backup", str(saved), "--json")) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "directory": str(saved), "files": ["keystore.json", "wallet.json"],
+    }  # fmt: skip
+    original = home / "wallets" / "default"
+    for name in ("keystore.json", "wallet.json"):
+        assert (saved / name).read_bytes() == (original / name).read_bytes()
+        assert (saved / name).stat().st_mode & 0o777 == 0o600
+    assert main(wallet(home, "backup", str(saved))) == 1  # never overwrites
+    assert "already exists" in capsys.readouterr().err
+
+    elsewhere = tmp_path / "other"  # restore: the directory copied into place
+    (elsewhere / "wallets").mkdir(parents=True)
+    shutil.copytree(saved, elsewhere / "wallets" / "default")
+    assert main(wallet(elsewhere, *first)) == 0
+    assert capsys.readouterr().out.strip() == address
+    assert main(wallet(elsewhere, "label", "--json")) == 0
+    assert json.loads(capsys.readouterr().out) == {"labels": {"ab" * 32: "rent"}}
 
 
 def test_freeze_and_unfreeze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
