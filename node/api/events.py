@@ -10,7 +10,7 @@ May import aiohttp, structlog, node types and the standard library. Messages:
   back from a disconnected block).
 
 A client may send ``{"subscribe": ["blocks", "txs"]}`` (either or both; both until it does);
-any other message closes the socket (1003). Events reach a client through a bounded queue: a
+any other message closes the socket (1003). Events reach a client through a bounded queue (1,000): a
 client that does not keep up is closed (1013, "too slow") rather than let memory grow, and
 should reconnect and resynchronise (``/v1/chain/tips``, ``/v1/mempool/txids``). At most
 ``MAX_SUBSCRIBERS`` at once (503 beyond). The server pings every 30 s; a stopping node closes

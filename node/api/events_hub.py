@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from node.chain import ChainUpdate
 
 MAX_SUBSCRIBERS = 64
-QUEUE_EVENTS = 10_000
+# Core's ZMQ high-water mark is 1,000 messages too; 64 subscribers then hold at most ~6 MB.
+QUEUE_EVENTS = 1_000
 MAX_CLIENT_MESSAGE = 4096
 TOPICS = frozenset({"blocks", "txs"})
 
