@@ -237,6 +237,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "history", parents=[common], help="transactions with confirmations"
     )
     history.add_argument("--limit", type=int, default=None, help="show the newest N only")
+    history.add_argument(
+        "--csv", action="store_true", help="CSV for spreadsheets (amounts in exact coins)"
+    )
     history.set_defaults(wallet_handler=cmd_history)
 
     utxos = commands.add_parser("utxos", parents=[common], help="unspent outputs")

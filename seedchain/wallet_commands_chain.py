@@ -62,6 +62,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"tip_height": view.tip_height, "transactions": shown})
         return 0
+    if args.csv:
+        _print_csv(shown)
+        return 0
     rows = []
     for entry, data in zip(entries, shown, strict=True):
         kind = "coinbase" if entry.coinbase else ("received" if entry.net >= 0 else "sent")
@@ -82,6 +85,41 @@ def cmd_history(args: argparse.Namespace) -> int:
         rows = [row[:-1] for row in rows]
     print_table(f"History (tip {view.tip_height})", headers, rows, right=(1, 3, 4))
     return 0
+
+
+CSV_COLUMNS = ("txid", "status", "height", "confirmations", "time", "amount", "fee", "label")
+
+
+def _print_csv(shown: list[dict[str, Any]]) -> None:
+    """Electrum's history export: one row per transaction, newest first; ``amount`` is the
+    signed change to the balance and ``fee`` what we paid, in exact decimal coins; ``time``
+    is the block's, in UTC (ISO 8601), empty while unconfirmed."""
+    import csv
+    import datetime
+    import sys
+
+    from wallet.amounts import format_amount
+
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for data in shown:
+        stamp = data["block_time"]
+        when = (
+            ""
+            if stamp is None
+            else datetime.datetime.fromtimestamp(stamp, datetime.UTC).isoformat()
+        )
+        net = data["net"]
+        amount = ("-" if net < 0 else "") + format_amount(abs(net))
+        fee = "" if data["fee"] is None else format_amount(data["fee"])
+        height = "" if data["height"] is None else data["height"]
+        row = [data["txid"], data["status"], height, data["confirmations"], when, amount, fee]
+        writer.writerow([*row, _csv_safe(data["label"] or "")])
+
+
+def _csv_safe(text: str) -> str:
+    """A label opened by a spreadsheet must not run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _json(entry: HistoryEntry) -> dict[str, Any]:

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 from consensus.params import REGTEST, ChainParams
@@ -124,6 +126,13 @@ def test_send_to_many_then_everything(tmp_path: Path) -> None:
         bob.run("label", bob_first, "first")
         assert alice.json("history")["transactions"][0]["label"] == "to Bob, twice"
         assert "to Bob, twice" in alice.run("history").stdout
+        rows = list(csv.DictReader(io.StringIO(alice.run("history", "--csv").stdout)))
+        row = next(r for r in rows if r["txid"] == sent["txid"])
+        assert row["amount"] == "-" + format_amount(375_000_000 + sent["fee"])
+        assert (row["fee"], row["label"], row["status"]) == (
+            format_amount(sent["fee"]), "to Bob, twice", "confirmed",
+        )  # fmt: skip
+        assert row["time"].endswith("+00:00") and len(rows) == 103  # 102 coinbases and it
         coins = {u["address"]: u["label"] for u in bob.json("utxos")["utxos"]}
         assert coins == {bob_first: "first", bob_second: None}
 

@@ -387,3 +387,19 @@ def test_mine_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert err.startswith("error: cannot reach the node") and url in err
     assert main(["mine", "--node", "ftp://x", "--to", "rsc1x"]) == 1
     assert "invalid node URL" in capsys.readouterr().err
+
+
+def test_history_csv_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    from seedchain.wallet_commands_chain import CSV_COLUMNS, _print_csv
+
+    shown: list[dict[str, Any]] = [
+        {"txid": "aa" * 32, "status": "unconfirmed", "height": None, "confirmations": 0,
+         "block_time": None, "net": -150_000_123, "fee": 123, "label": "=HYPERLINK(\"x\")"},
+        {"txid": "bb" * 32, "status": "confirmed", "height": 7, "confirmations": 3,
+         "block_time": 1_700_000_000, "net": 5_000_000_000, "fee": None, "label": None},
+    ]  # fmt: skip
+    _print_csv(shown)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ",".join(CSV_COLUMNS)
+    assert lines[1] == f'{"aa" * 32},unconfirmed,,0,,-1.50000123,0.00000123,"\'=HYPERLINK(""x"")"'
+    assert lines[2] == f"{'bb' * 32},confirmed,7,3,2023-11-14T22:13:20+00:00,50,,"
