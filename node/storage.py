@@ -110,6 +110,20 @@ class ChainStore:
         finally:
             self._in_write = False
 
+    def reset_chainstate(self, genesis_hash: bytes, clear_status: int) -> None:
+        """Forget the UTXO set and every undo record but genesis's, clear the ``clear_status``
+        bits of every other header (the mark of blocks connected once), and put the tip back
+        at genesis, in one transaction: opening the chain afterwards connects the stored
+        blocks again (Core's ``-reindex-chainstate``). Headers and blocks are kept."""
+        with self.write():
+            self.db.execute("DELETE FROM utxo")
+            self.db.execute("DELETE FROM undo WHERE hash != ?", (genesis_hash,))
+            self.db.execute(
+                "UPDATE headers SET status = status & ? WHERE hash != ?",
+                (~clear_status, genesis_hash),
+            )
+            self.set_meta("tip", genesis_hash)
+
     # --- meta ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> bytes | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

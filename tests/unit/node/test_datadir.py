@@ -79,3 +79,23 @@ def test_verify_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
     assert main(["verify", "--network", "regtest", "--datadir", str(tmp_path / "none")]) == 1
     assert "no chain database" in capsys.readouterr().err
+
+    # --repair rebuilds the UTXO set and the undo data from the blocks, then checks again
+    assert main([*argv, "--repair", "--signatures", "--json"]) == 0
+    repaired = json.loads(capsys.readouterr().out)
+    assert "!= rebuilt" in repaired["repaired"]
+    assert (repaired["height"], repaired["tip"]) == (12, builder.tip.hash_hex)
+    assert repaired["utxo_hash"] == report["utxo_hash"]
+    assert main([*argv, "--repair", "--json"]) == 0  # nothing to repair now
+    assert json.loads(capsys.readouterr().out)["repaired"] is None
+    chain = ChainState.open(tmp_path, builder.params)  # and a node opens it where it was
+    assert chain.tip.hash == builder.tip.hash and chain.height == 12
+    chain.close()
+
+    with sqlite3.connect(tmp_path / "chain.sqlite") as db:  # an undo record lost
+        db.execute("DELETE FROM undo WHERE hash = ?", (builder.blocks[5].hash,))
+    assert main(argv) == 1
+    capsys.readouterr()
+    assert main([*argv, "--repair", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["repaired"]
+    assert main(argv) == 0
