@@ -328,6 +328,8 @@ class NetSync:
                 )
             return
         self.blocks_received += 1
+        if result.status in ("stored", "connected"):  # new to us: eviction protects the peer
+            state.peer.stats.last_block_at = time.monotonic()
         self.stall_factor = max(1.0, self.stall_factor * STALL_DECAY)
         self._sources[block.hash] = state.peer
         while len(self._sources) > MAX_TRACKED_SOURCES:

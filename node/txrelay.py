@@ -219,6 +219,7 @@ class TxRelay:
             else:
                 self.accepted += len(outcome.accepted)
                 self.pending.extend(outcome.accepted)
+                peer.stats.last_tx_at = now  # inbound eviction protects peers that relay
                 self._entered(outcome.accepted)
         while len(self.requested) > MAX_REQUESTED:
             self.requested.popitem(last=False)

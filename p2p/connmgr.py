@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
+import secrets
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -26,24 +28,24 @@ from consensus.params import ChainParams
 from p2p.addrbook import AddressBook
 from p2p.address import canonical_address, format_address, host_of, parse_address
 from p2p.addrgossip import AddrGossip
-from p2p.backoff import Backoff
 from p2p.banlist import BanList
 from p2p.codec import WS_MAX_MSG_SIZE
 from p2p.discourage import DiscouragedHosts
 from p2p.errors import (
     BANNED,
+    EVICTED,
     SHUTDOWN,
     ConnectFailed,
     ConnectionLimit,
     DisconnectReason,
     InvalidAddress,
-    P2PError,
 )
 from p2p.handler import PeerHandler, WebSocket
 from p2p.handshake import LocalNode
 from p2p.messages import InvItem, Message
+from p2p.outbound import OutboundUpkeep
 from p2p.peer import Peer
-from p2p.peertable import PeerTable, refusal
+from p2p.peertable import PeerTable, eviction_candidate, refusal
 from p2p.relay import Exclude, announce_to, broadcast_to
 from p2p.settings import ConnectionConfig
 
@@ -75,6 +77,7 @@ class ConnectionManager:
                                 config.advertise_address, best_height)
         self._configured = tuple(canonical_address(a) for a in config.peers)
         self._rng = random.Random()
+        self._netgroup_key = secrets.token_bytes(16)  # eviction's group ranking, unguessable
         self._table = PeerTable()
         self._gossip = AddrGossip(addrbook) if addrbook is not None else None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -88,7 +91,10 @@ class ConnectionManager:
         self._start_settled = asyncio.Event()  # started, or failed to
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
-        self._slot_freed = asyncio.Event()
+        self._outbound = OutboundUpkeep(
+            config, self._table, self._configured, dial=self._dial_for_upkeep,
+            spawn=self._spawn, admissible=self._admissible, log=self.log, rng=self._rng,
+        )  # fmt: skip
         self._context_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -273,8 +279,12 @@ class ConnectionManager:
             return web.Response(status=403, text=why)
         table = self._table
         if table.inbound_count + table.accepting >= self.config.max_inbound:
-            self.log.info("inbound_refused", peer=address, why="full")
-            return web.Response(status=503, text="no free inbound slot")
+            victim = eviction_candidate(table, self._netgroup_rank)
+            if victim is None:
+                self.log.info("inbound_refused", peer=address, why="full")
+                return web.Response(status=503, text="no free inbound slot")
+            self.log.info("inbound_evicted", peer=victim.address, for_peer=address)
+            victim.close(EVICTED)
         ws = web.WebSocketResponse(max_msg_size=WS_MAX_MSG_SIZE, compress=False,
                                    autoping=True, heartbeat=None,
                                    timeout=self.config.peer.close_timeout)
@@ -289,6 +299,10 @@ class ConnectionManager:
         if task is not None:
             await asyncio.wait([task])
         return ws
+
+    def _netgroup_rank(self, group: bytes) -> int:
+        digest = hashlib.blake2b(group, key=self._netgroup_key, digest_size=8).digest()
+        return int.from_bytes(digest, "big")
 
     # --- outbound -----------------------------------------------------------------------
     async def _dial(self, address: str, *, configured: bool) -> Peer:
@@ -320,53 +334,11 @@ class ConnectionManager:
         await peer.wait_ready()
         return peer
 
-    async def _keep_connected(self, address: str) -> None:
-        """Keep a configured peer connected, redialling with exponential backoff."""
-        backoff = Backoff(self.config.retry_initial, self.config.retry_max, self._rng)
-        while True:
-            existing = self._table.outbound_to(address)
-            if existing is not None:  # e.g. dialled by connect() already
-                await existing.wait_closed()
-            else:
-                peer = await self._dial_quietly(address, configured=True)
-                if peer is not None:
-                    backoff.reset()
-                    await peer.wait_closed()
-            await asyncio.sleep(backoff.next_delay())
+    async def _dial_for_upkeep(self, address: str, configured: bool) -> Peer:
+        return await self._dial(address, configured=configured)
 
-    async def _maintain_outbound(self, book: AddressBook) -> None:
-        """Top up the automatic outbound slots from the address book."""
-        while True:
-            free = self.config.max_outbound - self._table.automatic_outbound()
-            if free > 0:
-                busy = self._table.busy_addresses()
-                busy.update(self._configured)
-                candidates = [a for a in book.select(free * 2, busy)
-                              if refusal(a, self.discouraged, self.banned) is None]
-                try:
-                    for address in candidates[:free]:
-                        self._spawn(self._dial_in_background(address))
-                except ConnectionLimit:  # shutting down
-                    return
-            self._slot_freed.clear()
-            try:
-                async with asyncio.timeout(self.config.outbound_interval):
-                    await self._slot_freed.wait()
-            except TimeoutError:
-                pass
-
-    async def _dial_quietly(self, address: str, *, configured: bool = False) -> Peer | None:
-        """Dial for the background tasks: a failure is logged, never raised."""
-        try:
-            return await self._dial(address, configured=configured)
-        except P2PError as exc:
-            self.log.info("dial_failed", peer=address, error=str(exc))
-        except Exception:  # the per-peer boundary: a bug here must not stop the manager
-            self.log.exception("dial_crashed", peer=address)
-        return None
-
-    async def _dial_in_background(self, address: str) -> None:
-        await self._dial_quietly(address)
+    def _admissible(self, address: str) -> bool:
+        return refusal(address, self.discouraged, self.banned) is None
 
     # --- peers --------------------------------------------------------------------------
     def _new_peer(self, ws: WebSocket, address: str, *, inbound: bool, configured: bool
@@ -398,7 +370,7 @@ class ConnectionManager:
         self._table.forget(peer)
         if self._gossip is not None:
             self._gossip.peer_gone(peer)
-        self._slot_freed.set()
+        self._outbound.slot_freed.set()
 
     def _on_peer_closing(self, peer: Peer, reason: DisconnectReason) -> None:
         # Called the moment the reason is known, before the socket closes, so a misbehaving
@@ -421,10 +393,10 @@ class ConnectionManager:
 
     def _start_background(self) -> None:
         for address in self._configured:
-            self._spawn(self._keep_connected(address))
+            self._spawn(self._outbound.keep_connected(address))
         if self._gossip is not None:
             if self.config.dial_from_addrbook:
-                self._spawn(self._maintain_outbound(self._gossip.book))
+                self._spawn(self._outbound.maintain(self._gossip.book))
             self._spawn(self._gossip.save_periodically(self.config.addrbook_save_interval))
 
     def _shutdown_tasks(self) -> None:

@@ -128,3 +128,4 @@ class DisconnectReason:
 LOCAL_CLOSE = DisconnectReason("local", "closed by this node")
 SHUTDOWN = DisconnectReason("shutdown", "node shutting down")
 BANNED = DisconnectReason("banned", "its address was banned by the operator")
+EVICTED = DisconnectReason("evicted", "its inbound slot went to a new peer (all were taken)")

@@ -107,6 +107,11 @@ class Peer:
         return self._ready.is_set() and not self._closing.is_set()
 
     @property
+    def closing(self) -> bool:
+        """The connection is going, or gone."""
+        return self._closing.is_set()
+
+    @property
     def disconnect_reason(self) -> DisconnectReason | None:
         return self._reason
 

@@ -9,8 +9,13 @@ and looks up; the manager decides. ``refusal`` says why an address may not conne
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
+from p2p.address import host_of
 from p2p.banlist import BanList
 from p2p.discourage import DiscouragedHosts
+from p2p.eviction import EvictionCandidate, netgroup, select_for_eviction
 from p2p.peer import Peer
 
 
@@ -58,6 +63,25 @@ class PeerTable:
     def busy_addresses(self) -> set[str]:
         """Addresses connected or being dialled: not worth dialling again."""
         return {peer.address for peer in self.live} | self.dialing
+
+
+def eviction_candidate(table: PeerTable, keyed_hash: Callable[[bytes], int]) -> Peer | None:
+    """The inbound peer to evict for a newcomer when every slot is taken (``p2p.eviction``),
+    or None: then the newcomer is refused."""
+    candidates = [
+        EvictionCandidate(
+            peer,
+            netgroup(host_of(peer.address)),
+            peer.stats.connected_at,
+            peer.stats.min_latency,
+            peer.stats.last_tx_at,
+            peer.stats.last_block_at,
+        )
+        for peer in table.live
+        if peer.inbound and not peer.closing
+    ]
+    chosen = select_for_eviction(candidates, keyed_hash)
+    return None if chosen is None else cast(Peer, chosen.key)
 
 
 def refusal(address: str, discouraged: DiscouragedHosts, banned: BanList) -> str | None:

@@ -27,6 +27,10 @@ class PeerStats:
     last_sent: float | None = None
     latency: float | None = None  # the last ping round trip, seconds
     min_latency: float | None = None
+    # When it last sent a transaction new to our mempool / a block new to our chain (set by the
+    # node, which alone knows): inbound eviction protects such peers (p2p.eviction).
+    last_tx_at: float | None = None
+    last_block_at: float | None = None
     # Called with ("in" | "out", command, bytes) for every frame: how the node's metrics see the
     # traffic without p2p importing them.
     observer: Callable[[str, str, int], None] | None = None
