@@ -3,7 +3,8 @@
     seedchain wallet [--datadir DIR] [--wallet NAME] [--node URL] [--network N] COMMAND
         create | restore | address [--index I] | balance
         | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
-        | bump TXID [--fee-rate R] | history | utxos | password [--new-password-file F]
+        | bump TXID [--fee-rate R] | cpfp TXID [--fee-rate R] | history | utxos
+        | password [--new-password-file F]
         | label [ADDRESS|TXID [TEXT]] | backup DIR | freeze [ADDRESS|TXID:VOUT ...]
         | unfreeze ADDRESS|TXID:VOUT ... | sign-message ADDRESS MESSAGE
         | verify-message ADDRESS SIGNATURE MESSAGE | info
@@ -36,7 +37,14 @@ from typing import NoReturn
 
 from seedchain.cli import CommandError
 from seedchain.runner import env
-from seedchain.wallet_commands_chain import cmd_balance, cmd_bump, cmd_history, cmd_send, cmd_utxos
+from seedchain.wallet_commands_chain import (
+    cmd_balance,
+    cmd_bump,
+    cmd_cpfp,
+    cmd_history,
+    cmd_send,
+    cmd_utxos,
+)
 from seedchain.wallet_commands_coins import cmd_freeze, cmd_unfreeze
 from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
@@ -58,6 +66,7 @@ __all__ = [
     "cmd_backup",
     "cmd_balance",
     "cmd_bump",
+    "cmd_cpfp",
     "cmd_create",
     "cmd_freeze",
     "cmd_history",
@@ -232,6 +241,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="units per byte (default: the estimate, at least 1 above the original's rate)",
     )
     bump.set_defaults(wallet_handler=cmd_bump)
+
+    cpfp = commands.add_parser(
+        "cpfp",
+        parents=[common],
+        help="speed up an unconfirmed payment to us by spending it with a high fee (CPFP)",
+    )
+    cpfp.add_argument("txid", metavar="TXID")
+    cpfp.add_argument(
+        "--fee-rate",
+        default=env("FEE_RATE"),
+        metavar="R",
+        help="units per byte for parent and child together (default: the estimate, and at"
+        " least 1 above the parent's)",
+    )
+    cpfp.set_defaults(wallet_handler=cmd_cpfp)
 
     history = commands.add_parser(
         "history", parents=[common], help="transactions with confirmations"

@@ -243,13 +243,41 @@ def cmd_send(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bump(args: argparse.Namespace) -> int:
+def _txid_argument(args: argparse.Namespace) -> bytes:
     from consensus.hashing import hex_to_hash
 
     text = args.txid.strip().lower()
     if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
         raise CommandError(f"invalid txid {args.txid[:80]!r}: expected 64 hex digits")
-    txid = hex_to_hash(text)
+    return hex_to_hash(text)
+
+
+def cmd_cpfp(args: argparse.Namespace) -> int:
+    parent = _txid_argument(args)
+    fee_rate = fee_rate_option(args)
+
+    async def body(session: WalletSession) -> Any:
+        return await session.cpfp(parent, fee_rate)
+
+    result = with_session(args, body)
+    data = result.to_json()
+    if args.json:
+        print_json(data)
+        return 0
+    print_pairs(
+        [
+            ("child", data["txid"]),
+            ("parent", data["parent"]),
+            ("fee", f"{format_coins(result.fee)} ({result.size} bytes)"),
+            ("together", f"{result.package_fee_rate:.2f} units/byte"),
+            ("kept", format_coins(result.value)),
+        ]
+    )
+    return 0
+
+
+def cmd_bump(args: argparse.Namespace) -> int:
+    txid = _txid_argument(args)
     fee_rate = fee_rate_option(args)
 
     async def body(session: WalletSession) -> Any:

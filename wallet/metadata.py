@@ -69,7 +69,7 @@ class PendingSend:
     change_vout: int | None = None
     change_index: int | None = None
     replaces: bytes | None = None  # the txid this one replaced by a fee bump
-    sweep: bool = False  # sends everything to one output: a fee bump takes its fee from it
+    sweep: bool = False  # one output (send max, CPFP child): a fee bump takes its fee from it
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -188,6 +188,22 @@ async def _dry_run(
     )
 
 
+async def record_pending(
+    session: WalletSession, meta: WalletMetadata, built: BuiltTransaction, *, sweep: bool = False
+) -> None:
+    """Record ``built`` as a pending send (reserving its coins and, if it has change, its
+    change key), save, broadcast (:meth:`WalletSession.commit_and_broadcast`)."""
+    change_index = None if built.change_key is None else built.change_key.index
+    send = replace(_pending(built, change_index), sweep=sweep)
+    updated = replace(
+        meta,
+        next_change=meta.next_change + (1 if built.change_vout is not None else 0),
+        pending=list(meta.pending),
+    )
+    updated.add_pending(send)
+    await session.commit_and_broadcast(updated, built)
+
+
 def _recipients(
     session: WalletSession, payments: Sequence[tuple[str, int]]
 ) -> tuple[tuple[tuple[str, int], ...], list[TxOut]]:
@@ -214,17 +230,8 @@ async def _commit(
     *,
     sent_all: bool = False,
 ) -> SendResult:
-    """Record ``built`` as a pending send (reserving its coins and its change key), save,
-    broadcast."""
-    change_index = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, change_index), sweep=sent_all)
-    updated = replace(
-        meta,
-        next_change=meta.next_change + (1 if built.change_vout is not None else 0),
-        pending=list(meta.pending),
-    )
-    updated.add_pending(send)
-    await session.commit_and_broadcast(updated, built)
+    """Record ``built`` as a pending send, broadcast it, and say what was sent."""
+    await record_pending(session, meta, built, sweep=sent_all)
     change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
     return SendResult(
         built.tx.txid,

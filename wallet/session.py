@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from wallet.cpfp import CpfpResult, child_pays_for_parent
 from wallet.errors import (
     BroadcastRejected,
     NetworkMismatch,
@@ -271,6 +272,11 @@ class WalletSession:
     ) -> SendResult:
         """Send every spendable coin to ``address``, the fee taken from the amount."""
         return await send_all(self, address, fee_rate, dry_run=dry_run)
+
+    async def cpfp(self, parent_txid: bytes, fee_rate: int | None = None) -> CpfpResult:
+        """Speed up an unconfirmed transaction paying us by spending our outputs of it
+        (child pays for parent, :mod:`wallet.cpfp`)."""
+        return await child_pays_for_parent(self, parent_txid, fee_rate)
 
     async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the

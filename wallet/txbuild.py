@@ -17,7 +17,7 @@ original's; the extra fee comes out of the change, then out of added inputs.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from consensus.signing import sign_transaction
 from consensus.transaction import OutPoint, Transaction, TxOut
@@ -282,3 +282,31 @@ def _assemble(
     return BuiltTransaction(
         tx, fee, tuple(coins), change_vout, change_key if change_vout is not None else None
     )
+
+
+def build_cpfp(
+    keys: Keychain,
+    coins: Sequence[SpendableCoin],
+    parent_fee: int,
+    parent_size: int,
+    package_fee_rate: int,
+    change_index: int,
+    chain_id: bytes,
+) -> BuiltTransaction:
+    """A child that spends ``coins`` (our outputs of an unconfirmed parent) to our change key
+    ``change_index`` with the fee that lifts parent and child together to
+    ``package_fee_rate``: ``rate * (parent_size + child_size) - parent_fee`` (Electrum's
+    "child pays for parent"; the node's block template selects by package fee rate). The one
+    output is the change (``change_vout`` 0)."""
+    change_key = KeyId(CHANGE, change_index)
+    change_lock = keys.by_id(change_key).lock
+    topping = package_fee_rate * parent_size - parent_fee
+    if topping <= 0:
+        raise FeeBumpError(
+            f"the parent already pays {parent_fee / parent_size:.2f} units/byte, at least the"
+            f" {package_fee_rate} asked: a child adds nothing"
+        )
+    policy = FeePolicy(package_fee_rate, floor=topping, floor_rate=package_fee_rate)
+    selection = select_all(coins, change_lock, policy)
+    built = _assemble(keys, selection, change_lock, change_key, chain_id, 0)
+    return replace(built, change_vout=0, change_key=change_key)

@@ -136,6 +136,15 @@ def test_send_to_many_then_everything(tmp_path: Path) -> None:
         coins = {u["address"]: u["label"] for u in bob.json("utxos")["utxos"]}
         assert coins == {bob_first: "first", bob_second: None}
 
+        # a slow payment to Bob, sped up by Bob (child pays for parent)
+        slow = alice.json("send", bob_second, "0.5", "--fee-rate", "1")
+        child = bob.json("cpfp", slow["txid"], "--fee-rate", "8")
+        assert child["parent"] == slow["txid"] and child["package_fee_rate"] >= 8
+        assert sorted(node.mempool()) == sorted([slow["txid"], child["txid"]])
+        node.generate(1, ELSEWHERE)
+        assert node.mempool() == []
+        assert bob.json("balance")["confirmed"] == 375_000_000 + 50_000_000 - child["fee"]
+
         spendable = alice.json("balance")["spendable"]
         human = alice.run("send", bob_first, "max", "--fee-rate", "2").stdout
         assert "taken from the amount" in human and "change" in human
