@@ -83,6 +83,7 @@ class BlockNotifier:
             )
         except OSError as exc:
             log.warning("block_notify_failed", tip=tip, error=str(exc))
+            self._count("failed")
             return
         try:
             async with asyncio.timeout(self.timeout):
@@ -91,14 +92,22 @@ class BlockNotifier:
             _kill_group(process.pid)
             await process.wait()
             log.warning("block_notify_failed", tip=tip, error=f"killed after {self.timeout:g} s")
+            self._count("killed")
             return
         except asyncio.CancelledError:  # the node is stopping: leave nothing running
             _kill_group(process.pid)
             raise
         if code != 0:
             log.warning("block_notify_failed", tip=tip, exit_code=code)
+            self._count("failed")
         else:
             log.debug("block_notified", tip=tip)
+            self._count("ok")
+
+    def _count(self, result: str) -> None:
+        metrics = getattr(self.node, "metrics", None)
+        if metrics is not None:
+            metrics.block_notify.labels(result).inc()
 
 
 def _kill_group(pid: int) -> None:

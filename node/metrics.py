@@ -111,6 +111,20 @@ class NodeMetrics:
             "Hash rate of the built-in miner (0 when it is off)",
             registry=registry,
         )
+        self.ws_subscribers = Gauge(
+            "seedchain_ws_subscribers", "Clients of GET /v1/ws", registry=registry
+        )
+        self.block_notify = Counter(
+            "seedchain_block_notify",
+            "--block-notify runs by result (ok, failed, killed)",
+            ["result"],
+            registry=registry,
+        )
+        self.inbound_evictions = Counter(
+            "seedchain_p2p_inbound_evictions",
+            "Inbound peers evicted to make room for a newcomer (all slots taken)",
+            registry=registry,
+        )
         self._known_commands = frozenset(MESSAGE_TYPES)
         # label children cached by key: .labels() takes a lock and builds a tuple each call
         self._api_children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
@@ -175,6 +189,7 @@ class NodeMetrics:
         peers_in: int,
         peers_out: int,
         hashrate: float,
+        ws_subscribers: int = 0,
     ) -> None:
         """Set the gauges that are read rather than counted (``hashrate`` in hashes/s)."""
         self.height.set(height)
@@ -183,6 +198,7 @@ class NodeMetrics:
         self.peers.labels("in").set(peers_in)
         self.peers.labels("out").set(peers_out)
         self.miner_hashrate.set(hashrate)
+        self.ws_subscribers.set(ws_subscribers)
 
     def render(self) -> bytes:
         """The registry in Prometheus' text exposition format."""

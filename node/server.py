@@ -309,6 +309,7 @@ class Node:
             addrbook=AddressBook(self.config.datadir),
             best_height=lambda: self.chain.height,
             message_observer=self.metrics.p2p_message,
+            on_eviction=self.metrics.inbound_evictions.inc,
             banlist=self._open_banlist(),
         )
         self.api = ApiServer(self, ApiSettings.from_config(self.config), self.metrics)

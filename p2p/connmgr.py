@@ -63,6 +63,7 @@ class ConnectionManager:
         best_height: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.time,
         message_observer: Callable[[str, str, int], None] | None = None,
+        on_eviction: Callable[[], None] | None = None,
         banlist: BanList | None = None,
     ) -> None:
         self.params = params
@@ -73,6 +74,7 @@ class ConnectionManager:
         self.log = structlog.get_logger("p2p.connmgr")
         self._handler = handler
         self._message_observer = message_observer
+        self._on_eviction = on_eviction  # the node's metrics count inbound evictions
         self._local = LocalNode(params, config.services, config.user_agent,
                                 config.advertise_address, best_height)
         self._configured = tuple(canonical_address(a) for a in config.peers)
@@ -285,6 +287,8 @@ class ConnectionManager:
                 return web.Response(status=503, text="no free inbound slot")
             self.log.info("inbound_evicted", peer=victim.address, for_peer=address)
             victim.close(EVICTED)
+            if self._on_eviction is not None:
+                self._on_eviction()
         ws = web.WebSocketResponse(max_msg_size=WS_MAX_MSG_SIZE, compress=False,
                                    autoping=True, heartbeat=None,
                                    timeout=self.config.peer.close_timeout)

@@ -65,6 +65,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         peers_in=inbound,
         peers_out=len(peers) - inbound,
         hashrate=hashrate,
+        ws_subscribers=len(ctx.events.subscribers),
     )
     return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 

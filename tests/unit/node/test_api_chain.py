@@ -178,6 +178,8 @@ async def test_metrics(api: LiveApi) -> None:
     assert "seedchain_height 12.0" in text
     assert "seedchain_blocks_connected_total 12.0" in text
     assert "seedchain_blocks_disconnected_total 0.0" in text
+    assert "seedchain_ws_subscribers 0.0" in text
+    assert "seedchain_p2p_inbound_evictions_total 0.0" in text
     assert 'seedchain_peers{direction="in"} 0.0' in text
     assert "seedchain_mempool_transactions 0.0" in text
     assert "seedchain_mempool_bytes 0.0" in text

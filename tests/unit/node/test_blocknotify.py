@@ -52,6 +52,7 @@ async def test_failing_and_hanging_commands_are_logged_and_the_node_goes_on(
                 await until(lambda: sum(e["event"] == "block_notify_failed" for e in logs) == 2)
                 await api.generate(1)  # and the next tip is notified again
                 await until(lambda: hanging.runs == 2 and failing.runs == 2)
+                await until(lambda: sum(e["event"] == "block_notify_failed" for e in logs) == 4)
         finally:
             for task in tasks:
                 task.cancel()
@@ -61,3 +62,6 @@ async def test_failing_and_hanging_commands_are_logged_and_the_node_goes_on(
         assert any("killed after 0.3 s" in str(e.get("error")) for e in failures)
         assert not out.exists()  # the hanging command's group was killed before it wrote
         assert (await api.get("/healthz")).status == 200
+        metrics = (await api.get("/metrics")).text
+        assert 'seedchain_block_notify_total{result="failed"} 2.0' in metrics
+        assert 'seedchain_block_notify_total{result="killed"} 2.0' in metrics

@@ -96,7 +96,7 @@ async def manager(
     params: ChainParams = REGTEST,
     **kwargs: Any,
 ) -> AsyncIterator[ConnectionManager]:
-    cm_kwargs = {k: kwargs.pop(k) for k in ("addrbook", "clock") if k in kwargs}
+    cm_kwargs = {k: kwargs.pop(k) for k in ("addrbook", "clock", "on_eviction") if k in kwargs}
     cm = ConnectionManager(params, handler or RecordingHandler(), config(**kwargs), **cm_kwargs)
     async with cm:
         yield cm

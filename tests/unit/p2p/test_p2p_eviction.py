@@ -63,7 +63,9 @@ async def test_a_full_manager_evicts_its_newest_peer_for_a_newcomer(
 ) -> None:
     for name in ("PROTECT_BY_NETGROUP", "PROTECT_BY_PING", "PROTECT_BY_TX", "PROTECT_BY_BLOCK"):
         monkeypatch.setattr(eviction, name, 0)  # two peers are too few for Core's protections
-    async with manager(max_inbound=2) as server, manager() as a, manager() as b, manager() as c:
+    evictions: list[None] = []
+    counted = manager(max_inbound=2, on_eviction=lambda: evictions.append(None))
+    async with counted as server, manager() as a, manager() as b, manager() as c:
         address = f"127.0.0.1:{server.port}"
         await a.connect(address)
         await wait_until(lambda: server.inbound_count == 1)
@@ -72,3 +74,4 @@ async def test_a_full_manager_evicts_its_newest_peer_for_a_newcomer(
         await c.connect(address)  # full: b, the newest of the only group, makes room
         await wait_until(lambda: b.peers() == [] and len(c.peers()) == 1)
         assert len(a.peers()) == 1 and server.inbound_count == 2
+        assert len(evictions) == 1  # what the node's metrics count
