@@ -109,7 +109,8 @@ class MempoolKeeper:
         node = self.node
         path = node.config.datadir / persist.MEMPOOL_FILE
         count = persist.save_mempool(path, node.mempool, node.params.name, unbroadcast)
-        log.info("mempool_saved", transactions=count, unbroadcast=len(unbroadcast), asked=True)
+        own = sum(1 for txid in unbroadcast if txid in node.mempool)  # what the file holds
+        log.info("mempool_saved", transactions=count, unbroadcast=own, asked=True)
         return path, count
 
     def save(self, unbroadcast: Sequence[bytes]) -> None:
@@ -121,7 +122,8 @@ class MempoolKeeper:
             try:
                 path = datadir / persist.MEMPOOL_FILE
                 count = persist.save_mempool(path, node.mempool, network, unbroadcast)
-                log.info("mempool_saved", transactions=count, unbroadcast=len(unbroadcast))
+                own = sum(1 for txid in unbroadcast if txid in node.mempool)  # as the file
+                log.info("mempool_saved", transactions=count, unbroadcast=own)
             except OSError as exc:
                 log.error("mempool_save_failed", reason=str(exc))
         try:
