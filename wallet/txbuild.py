@@ -88,8 +88,7 @@ def build_sweep(
     """Send every coin not in ``exclude`` to ``recipient_lock``, less the fee, without change
     (:func:`wallet.coinselect.select_all`); sign for ``chain_id``."""
     selection = select_all(coins, recipient_lock, fee_rate, exclude=exclude, locktime=locktime)
-    unused = KeyId(CHANGE, 0)  # no change output: the key is never used
-    return _assemble(keys, selection, recipient_lock, unused, chain_id, locktime)
+    return _assemble(keys, selection, None, chain_id, locktime)
 
 
 def build_payments(
@@ -120,7 +119,7 @@ def build_payments(
         exclude=exclude,
         locktime=locktime,
     )
-    return _assemble(keys, selection, change_lock, change_key, chain_id, locktime)
+    return _assemble(keys, selection, (change_lock, change_key), chain_id, locktime)
 
 
 def bump_fee(
@@ -148,15 +147,7 @@ def bump_fee(
     cannot pay. ``descendant_fees`` is the fee of our unconfirmed transactions that spend
     ``original``'s outputs: the replacement evicts them too, so it must outbid them as well.
     """
-    if tuple(coin.outpoint for coin in spent) != original.inputs:
-        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
-    old_fee = sum(coin.value for coin in spent) - original.total_out()
-    old_size = original.size
-    if new_fee_rate * old_size <= old_fee:
-        raise FeeBumpError(
-            f"fee rate {new_fee_rate} units/byte is not above the original's"
-            f" {old_fee / old_size:.2f}; choose a higher rate"
-        )
+    old_fee = _fee_to_outbid(original, spent, new_fee_rate)
     change_lock = keys.by_id(change_key).lock
     payments = list(original.outputs)
     if change_vout is not None:
@@ -178,9 +169,9 @@ def bump_fee(
         preset=spent,
         locktime=original.locktime,
     )
-    built = _assemble(keys, selection, change_lock, change_key, chain_id, original.locktime)
+    built = _assemble(keys, selection, (change_lock, change_key), chain_id, original.locktime)
     check_replacement(
-        old_fee, old_size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
+        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
     )
     return built
 
@@ -200,27 +191,34 @@ def bump_sweep(
     are :func:`bump_fee`'s. Raises :class:`FeeBumpError` for a rate not above the original's
     or an original with more than one output, ``InsufficientFunds`` when the output would
     fall below dust."""
-    if tuple(coin.outpoint for coin in spent) != original.inputs:
-        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
     if len(original.outputs) != 1:
         raise FeeBumpError("only a transaction with one output can pay its bump from it")
-    old_fee = sum(coin.value for coin in spent) - original.total_out()
-    old_size = original.size
-    if new_fee_rate * old_size <= old_fee:
-        raise FeeBumpError(
-            f"fee rate {new_fee_rate} units/byte is not above the original's"
-            f" {old_fee / old_size:.2f}; choose a higher rate"
-        )
+    old_fee = _fee_to_outbid(original, spent, new_fee_rate)
     replaced_fees = old_fee + descendant_fees
     policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
     lock = original.outputs[0].lock
     selection = select_all(spent, lock, policy, locktime=original.locktime)
-    unused = KeyId(CHANGE, 0)  # no change output: the key is never used
-    built = _assemble(keys, selection, lock, unused, chain_id, original.locktime)
+    built = _assemble(keys, selection, None, chain_id, original.locktime)
     check_replacement(
-        old_fee, old_size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
+        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
     )
     return built
+
+
+def _fee_to_outbid(
+    original: Transaction, spent: Sequence[SpendableCoin], new_fee_rate: int
+) -> int:
+    """The fee ``original`` pays (``spent`` being its coins, in input order); ``FeeBumpError``
+    unless ``new_fee_rate`` is above its rate. Both kinds of bump start here."""
+    if tuple(coin.outpoint for coin in spent) != original.inputs:
+        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
+    old_fee = sum(coin.value for coin in spent) - original.total_out()
+    if new_fee_rate * original.size <= old_fee:
+        raise FeeBumpError(
+            f"fee rate {new_fee_rate} units/byte is not above the original's"
+            f" {old_fee / original.size:.2f}; choose a higher rate"
+        )
+    return old_fee
 
 
 def check_replacement(
@@ -247,16 +245,18 @@ def check_replacement(
 def _assemble(
     keys: Keychain,
     selection: Selection,
-    change_lock: bytes,
-    change_key: KeyId,
+    change: tuple[bytes, KeyId] | None,
     chain_id: bytes,
     locktime: int,
 ) -> BuiltTransaction:
-    """Order, sign and check the transaction a selection describes."""
+    """Order, sign and check the transaction a selection describes; ``change`` is the lock
+    and key of its change output (None for a selection that cannot have one)."""
     coins = sorted(selection.coins, key=lambda coin: coin.outpoint.key())
     outputs = list(selection.payments)
     if selection.change:
-        outputs.append(TxOut(selection.change, change_lock))
+        if change is None:
+            raise AssertionError("a change output without a change key")
+        outputs.append(TxOut(selection.change, change[0]))
     order = sorted(range(len(outputs)), key=lambda i: (outputs[i].value, outputs[i].lock))
     change_vout = order.index(len(outputs) - 1) if selection.change else None
     private_keys = []
@@ -279,9 +279,8 @@ def _assemble(
     fee = sum(coin.value for coin in coins) - tx.total_out()
     if fee != selection.fee:
         raise AssertionError(f"fee {fee} != selected fee {selection.fee}")
-    return BuiltTransaction(
-        tx, fee, tuple(coins), change_vout, change_key if change_vout is not None else None
-    )
+    change_key = None if change_vout is None or change is None else change[1]
+    return BuiltTransaction(tx, fee, tuple(coins), change_vout, change_key)
 
 
 def build_cpfp(
@@ -308,5 +307,5 @@ def build_cpfp(
         )
     policy = FeePolicy(package_fee_rate, floor=topping, floor_rate=package_fee_rate)
     selection = select_all(coins, change_lock, policy)
-    built = _assemble(keys, selection, change_lock, change_key, chain_id, 0)
+    built = _assemble(keys, selection, None, chain_id, 0)
     return replace(built, change_vout=0, change_key=change_key)
