@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from consensus.hashing import hash_to_hex
 from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InvalidFeeBumpTarget
-from wallet.sending import record_pending
+from wallet.sending import rate_or_estimate, record_pending
 from wallet.txbuild import build_cpfp
 
 if TYPE_CHECKING:
@@ -71,8 +71,7 @@ async def child_pays_for_parent(
             f"no output of {shown} is ours to spend (none pays us, or they are spent,"
             " reserved by a pending send or frozen)"
         )
-    minimum = parent.fee // parent.size + 1
-    rate = max(await session.estimate_fee_rate(), minimum) if fee_rate is None else fee_rate
+    rate = await rate_or_estimate(session, fee_rate, parent.fee // parent.size + 1)
     built = build_cpfp(
         session.keychain,
         coins,

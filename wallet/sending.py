@@ -122,21 +122,17 @@ async def send_payments(
     reserved by a pending send, build, save, broadcast. An address may appear once (as
     Bitcoin Core's ``sendmany``)."""
     asked, outputs = _recipients(session, payments)
-    view = await session.sync()
-    rate = fee_rate if fee_rate is not None else await session.estimate_fee_rate()
-    meta = session.reconciled()
+    coins, rate, meta = await _prepare(session, fee_rate)
     built = build_payments(
         session.keychain,
-        [_spendable(coin) for coin in view.spendable_coins()],
+        coins,
         outputs,
         rate,
         meta.next_change,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
-    if dry_run:
-        return await _dry_run(session, built, asked, rate)
-    return await _commit(session, meta, built, asked, rate)
+    return await _finish(session, meta, built, asked, rate, dry_run=dry_run)
 
 
 async def send_all(
@@ -145,46 +141,61 @@ async def send_all(
     """Send every spendable coin not reserved by a pending send to ``address``, the fee taken
     from the amount, with no change (Bitcoin Core's ``sendall``)."""
     lock = parse_address(address, session.params)
-    view = await session.sync()
-    rate = fee_rate if fee_rate is not None else await session.estimate_fee_rate()
-    meta = session.reconciled()
+    coins, rate, meta = await _prepare(session, fee_rate)
     built = build_sweep(
         session.keychain,
-        [_spendable(coin) for coin in view.spendable_coins()],
+        coins,
         lock,
         rate,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
     sent = ((address.strip(), built.tx.total_out()),)
-    if dry_run:
-        return await _dry_run(session, built, sent, rate, sent_all=True)
-    return await _commit(session, meta, built, sent, rate, sent_all=True)
+    return await _finish(session, meta, built, sent, rate, sent_all=True, dry_run=dry_run)
 
 
-async def _dry_run(
+async def rate_or_estimate(
+    session: WalletSession, fee_rate: int | None, minimum: int = 1
+) -> int:
+    """``fee_rate`` when given, else the node's estimate for 6 blocks, at least ``minimum``
+    (a bump or a child must pay more than what it helps)."""
+    if fee_rate is not None:
+        return fee_rate
+    return max(await session.estimate_fee_rate(), minimum)
+
+
+async def _prepare(
+    session: WalletSession, fee_rate: int | None
+) -> tuple[list[SpendableCoin], int, WalletMetadata]:
+    """A send's start: sync, then the coins it may spend, its fee rate and the metadata."""
+    view = await session.sync()
+    rate = await rate_or_estimate(session, fee_rate)
+    return [_spendable(coin) for coin in view.spendable_coins()], rate, session.reconciled()
+
+
+async def _finish(
     session: WalletSession,
+    meta: WalletMetadata,
     built: BuiltTransaction,
     payments: tuple[tuple[str, int], ...],
     rate: int,
     *,
     sent_all: bool = False,
+    dry_run: bool = False,
 ) -> SendResult:
-    """What the send would be, with the node's verdict on it (``POST /v1/tx/test``); nothing
-    is saved, reserved or broadcast."""
-    verdict = await session.node.test_transaction(built.tx.encoded)
+    """Record ``built`` as a pending send and broadcast it; or, for a dry run, only ask the
+    node's verdict (``POST /v1/tx/test``), saving, reserving and sending nothing."""
+    raw: bytes | None = None
+    verdict: dict[str, Any] | None = None
+    if dry_run:
+        raw = built.tx.encoded
+        verdict = await session.node.test_transaction(raw)
+    else:
+        await record_pending(session, meta, built, sweep=sent_all)
     change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
+    tx = built.tx
     return SendResult(
-        built.tx.txid,
-        payments,
-        built.fee,
-        rate,
-        built.tx.size,
-        change,
-        built.tx.inputs,
-        sent_all,
-        built.tx.encoded,
-        verdict,
+        tx.txid, payments, built.fee, rate, tx.size, change, tx.inputs, sent_all, raw, verdict
     )
 
 
@@ -221,30 +232,6 @@ def _recipients(
     return asked, outputs
 
 
-async def _commit(
-    session: WalletSession,
-    meta: WalletMetadata,
-    built: BuiltTransaction,
-    payments: tuple[tuple[str, int], ...],
-    rate: int,
-    *,
-    sent_all: bool = False,
-) -> SendResult:
-    """Record ``built`` as a pending send, broadcast it, and say what was sent."""
-    await record_pending(session, meta, built, sweep=sent_all)
-    change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
-    return SendResult(
-        built.tx.txid,
-        payments,
-        built.fee,
-        rate,
-        built.tx.size,
-        change,
-        built.tx.inputs,
-        sent_all,
-    )
-
-
 async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = None) -> BumpResult:
     """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
     estimate, and at least one unit per byte above the original's rate)."""
@@ -276,8 +263,7 @@ async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = 
             )
         spent.append(SpendableCoin(outpoint, out.value, out.lock, key_id))
     old_fee = original_send.fee
-    minimum = old_fee // original.size + 1
-    rate = max(await session.estimate_fee_rate(), minimum) if fee_rate is None else fee_rate
+    rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
     fresh_change = original_send.change_index is None
     change_index = meta.next_change if fresh_change else original_send.change_index
     assert change_index is not None
