@@ -222,24 +222,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="build and sign it, ask the node whether it would accept it, send nothing",
     )
-    send.add_argument(
-        "--fee-rate",
-        default=env("FEE_RATE"),
-        metavar="R",
-        help="units per byte (default: the node's estimate for 6 blocks, rounded up)",
-    )
+    _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)
 
     bump = commands.add_parser(
         "bump", parents=[common], help="replace an unconfirmed send with a higher fee (RBF)"
     )
     bump.add_argument("txid", metavar="TXID")
-    bump.add_argument(
-        "--fee-rate",
-        default=env("FEE_RATE"),
-        metavar="R",
-        help="units per byte (default: the estimate, at least 1 above the original's rate)",
-    )
+    _fee_rate(bump, "units per byte (default: the estimate, at least 1 above the original's rate)")
     bump.set_defaults(wallet_handler=cmd_bump)
 
     cpfp = commands.add_parser(
@@ -248,12 +238,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="speed up an unconfirmed payment to us by spending it with a high fee (CPFP)",
     )
     cpfp.add_argument("txid", metavar="TXID")
-    cpfp.add_argument(
-        "--fee-rate",
-        default=env("FEE_RATE"),
-        metavar="R",
-        help="units per byte for parent and child together (default: the estimate, and at"
-        " least 1 above the parent's)",
+    _fee_rate(
+        cpfp,
+        "units per byte for parent and child together (default: the estimate, and at least 1"
+        " above the parent's)",
     )
     cpfp.set_defaults(wallet_handler=cmd_cpfp)
 
@@ -335,6 +323,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     info.set_defaults(wallet_handler=cmd_info)
     p.set_defaults(handler=run)
+
+
+def _fee_rate(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--fee-rate", default=env("FEE_RATE"), metavar="R", help=help_text)
 
 
 # --- running ------------------------------------------------------------------------------------

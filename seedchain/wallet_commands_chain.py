@@ -10,10 +10,17 @@ modules ``cli``, ``wallet_context`` and ``wallet_output``; never ``node``, ``p2p
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from seedchain.cli import CommandError
-from seedchain.wallet_context import fee_rate_option, synced, wallet_location, with_session
+from seedchain.wallet_context import (
+    fee_rate_option,
+    synced,
+    synced_with_labels,
+    wallet_location,
+    with_session,
+)
 from seedchain.wallet_output import (
     coin_flags,
     format_coins,
@@ -24,6 +31,8 @@ from seedchain.wallet_output import (
     print_table,
     status_text,
 )
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
@@ -55,8 +64,7 @@ def cmd_balance(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise CommandError("--limit must be at least 1")
-    view = with_session(args, synced)
-    labels = _labels(args)
+    view, labels = with_session(args, synced_with_labels)
     entries = view.history if args.limit is None else view.history[: args.limit]
     shown = [{**data, "label": labels.get(data["txid"])} for data in map(_json, entries)]
     if args.json:
@@ -126,20 +134,12 @@ def _json(entry: HistoryEntry) -> dict[str, Any]:
     return entry.to_json()
 
 
-def _labels(args: argparse.Namespace) -> dict[str, str]:
-    """The wallet's labels (read after the command's session: they are not secret)."""
-    from wallet.engine import read_metadata
-
-    return read_metadata(wallet_location(args))[0].labels
-
-
 def cmd_utxos(args: argparse.Namespace) -> int:
     from consensus.addresses import lock_to_address
     from wallet.keys import format_path, wallet_path
 
-    view = with_session(args, synced)
+    view, labels = with_session(args, synced_with_labels)
     hrp = wallet_location(args).params.hrp
-    labels = _labels(args)
 
     def label_of(coin: WalletCoin) -> str | None:
         txid = str(coin.outpoint).rpartition(":")[0]
@@ -252,22 +252,30 @@ def _txid_argument(args: argparse.Namespace) -> bytes:
     return hex_to_hash(text)
 
 
-def cmd_cpfp(args: argparse.Namespace) -> int:
-    parent = _txid_argument(args)
+def _on_txid(
+    args: argparse.Namespace, call: Callable[[WalletSession, bytes, int | None], Awaitable[T]]
+) -> T:
+    """``bump`` and ``cpfp``: the TXID and ``--fee-rate`` checked before the password, then
+    ``call(session, txid, fee_rate)`` under the wallet's lock."""
+    txid = _txid_argument(args)
     fee_rate = fee_rate_option(args)
 
-    async def body(session: WalletSession) -> Any:
-        return await session.cpfp(parent, fee_rate)
+    async def body(session: WalletSession) -> T:
+        return await call(session, txid, fee_rate)
 
-    result = with_session(args, body)
+    return with_session(args, body)
+
+
+def cmd_cpfp(args: argparse.Namespace) -> int:
+    result = _on_txid(args, lambda session, txid, rate: session.cpfp(txid, rate))
     data = result.to_json()
     if args.json:
         print_json(data)
         return 0
     print_pairs(
         [
-            ("child", data["txid"]),
-            ("parent", data["parent"]),
+            ("child", str(data["txid"])),
+            ("parent", str(data["parent"])),
             ("fee", f"{format_coins(result.fee)} ({result.size} bytes)"),
             ("together", f"{result.package_fee_rate:.2f} units/byte"),
             ("kept", format_coins(result.value)),
@@ -277,21 +285,15 @@ def cmd_cpfp(args: argparse.Namespace) -> int:
 
 
 def cmd_bump(args: argparse.Namespace) -> int:
-    txid = _txid_argument(args)
-    fee_rate = fee_rate_option(args)
-
-    async def body(session: WalletSession) -> Any:
-        return await session.bump(txid, fee_rate)
-
-    result = with_session(args, body)
+    result = _on_txid(args, lambda session, txid, rate: session.bump(txid, rate))
     data = result.to_json()
     if args.json:
         print_json(data)
         return 0
     print_pairs(
         [
-            ("replaced", data["replaces"]),
-            ("txid", data["txid"]),
+            ("replaced", str(data["replaces"])),
+            ("txid", str(data["txid"])),
             (
                 "fee",
                 f"{format_coins(result.fee)} (was {format_coins(result.old_fee)};"

@@ -102,6 +102,11 @@ async def synced(session: WalletSession) -> WalletView:
     return view
 
 
+async def synced_with_labels(session: WalletSession) -> tuple[WalletView, dict[str, str]]:
+    """:func:`synced`, and the labels of the metadata the session already read."""
+    return await synced(session), dict(session.metadata.labels)
+
+
 def fee_rate_option(args: argparse.Namespace) -> int | None:
     from wallet.engine import parse_fee_rate
 
