@@ -51,23 +51,23 @@ class BlockNotifier:
     async def run(self) -> None:
         node = self.node
         changed = node.tip_changed_event()
-        notified = await node.call(self._tip)  # the start-up tip is not news
+        notified, _ = await node.call(self._tip)  # the start-up tip is not news
         while True:
             await changed.wait()
             changed = node.tip_changed_event()  # taken before the tip is read: no change lost
-            tip = await node.call(self._tip)
-            if tip != notified and not self._syncing():
+            tip, height = await node.call(self._tip)
+            if tip != notified and not self._syncing(height):
                 notified = tip
                 await self._notify(tip)
 
-    def _tip(self) -> str:
-        return self.node.chain.tip.hash_hex
+    def _tip(self) -> tuple[str, int]:
+        """Chain thread: the tip's hash and height (the chain is read there only)."""
+        chain = self.node.chain
+        return chain.tip.hash_hex, chain.height
 
-    def _syncing(self) -> bool:
-        netsync = self.node.netsync
-        if netsync is None:
-            return False
-        return netsync.best_header.height - self.node.chain.height > self.lag
+    def _syncing(self, height: int) -> bool:
+        netsync = self.node.netsync  # event loop state
+        return netsync is not None and netsync.best_header.height - height > self.lag
 
     async def _notify(self, tip: str) -> None:
         self.runs += 1
