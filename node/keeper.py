@@ -106,11 +106,14 @@ class MempoolKeeper:
         fails. The path and how many transactions went in."""
         if not self.loaded:
             raise MempoolNotLoaded("the saved mempool is still being loaded; try again shortly")
+        return self._write_mempool(unbroadcast, asked=True)
+
+    def _write_mempool(self, unbroadcast: Sequence[bytes], *, asked: bool) -> tuple[Path, int]:
         node = self.node
         path = node.config.datadir / persist.MEMPOOL_FILE
-        count = persist.save_mempool(path, node.mempool, node.params.name, unbroadcast)
-        own = sum(1 for txid in unbroadcast if txid in node.mempool)  # what the file holds
-        log.info("mempool_saved", transactions=count, unbroadcast=own, asked=True)
+        own = persist.own_unbroadcast(node.mempool, unbroadcast)  # what the file holds
+        count = persist.save_mempool(path, node.mempool, node.params.name, own)
+        log.info("mempool_saved", transactions=count, unbroadcast=len(own), asked=asked)
         return path, count
 
     def save(self, unbroadcast: Sequence[bytes]) -> None:
@@ -120,10 +123,7 @@ class MempoolKeeper:
         datadir, network = node.config.datadir, node.params.name
         if node.config.persist_mempool and self.loaded:
             try:
-                path = datadir / persist.MEMPOOL_FILE
-                count = persist.save_mempool(path, node.mempool, network, unbroadcast)
-                own = sum(1 for txid in unbroadcast if txid in node.mempool)  # as the file
-                log.info("mempool_saved", transactions=count, unbroadcast=own)
+                self._write_mempool(unbroadcast, asked=False)
             except OSError as exc:
                 log.error("mempool_save_failed", reason=str(exc))
         try:

@@ -68,9 +68,14 @@ def encode_mempool(mempool: Mempool, network: str, unbroadcast: Sequence[bytes] 
     them are still unbroadcast."""
     entries = sorted(mempool.graph.entries.values(), key=lambda e: (e.ancestor_count, e.sequence))
     txs = [[entry.tx.encoded, entry.time] for entry in entries]
-    own = [txid for txid in unbroadcast if txid in mempool]
+    own = own_unbroadcast(mempool, unbroadcast)
     top = {"version": MEMPOOL_VERSION, "network": network, "txs": txs, "unbroadcast": own}
     return bytes(msgpack.packb(top))
+
+
+def own_unbroadcast(mempool: Mempool, unbroadcast: Sequence[bytes]) -> list[bytes]:
+    """The unbroadcast txids still in the mempool: the ones a saved file keeps."""
+    return [txid for txid in unbroadcast if txid in mempool]
 
 
 def save_mempool(
