@@ -180,6 +180,21 @@ def test_create_then_info_without_a_node(
     assert "is for regtest, not test" in err and len(err.strip().splitlines()) == 1
 
 
+def created(tmp_path: Path, datadir: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A wallet created in ``datadir`` with the password in a file; that file."""
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    assert main(wallet(datadir, "create", "--password-file", str(password))) == 0
+    capsys.readouterr()
+    return password
+
+
+def json_of(datadir: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    """A wallet command's ``--json`` output (it must succeed)."""
+    assert main(wallet(datadir, *args, "--json")) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_password_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     old, new, wrong = tmp_path / "old", tmp_path / "new", tmp_path / "wrong"
     old.write_text("old secret\n")
@@ -222,14 +237,10 @@ def test_password_change(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    password = tmp_path / "pw"
-    password.write_text("secret\n")
-    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
-    capsys.readouterr()
+    password = created(tmp_path, tmp_path, capsys)
 
     def run_json(*args: str) -> Any:
-        assert main(wallet(tmp_path, *args, "--json")) == 0
-        return json.loads(capsys.readouterr().out)
+        return json_of(tmp_path, capsys, *args)
 
     assert run_json("label") == {"labels": {}}
     fresh = run_json("address", "--label", "from Bob", "--password-file", str(password))
@@ -256,10 +267,8 @@ def test_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_backup_and_restore_by_copy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    password = tmp_path / "pw"
-    password.write_text("secret\n")
     home = tmp_path / "home"
-    assert main(wallet(home, "create", "--password-file", str(password))) == 0
+    password = created(tmp_path, home, capsys)
     assert main(wallet(home, "label", "ab" * 32, "rent")) == 0
     capsys.readouterr()
     first = ["address", "--index", "0", "--password-file", str(password)]
@@ -288,14 +297,10 @@ def test_backup_and_restore_by_copy(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_freeze_and_unfreeze(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    password = tmp_path / "pw"
-    password.write_text("secret\n")
-    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
-    capsys.readouterr()
+    created(tmp_path, tmp_path, capsys)
 
     def run_json(*args: str) -> Any:
-        assert main(wallet(tmp_path, *args, "--json")) == 0
-        return json.loads(capsys.readouterr().out)
+        return json_of(tmp_path, capsys, *args)
 
     address = "rsc1qdnmeslntr5vzpnf8h7yhpmfshhm0hgrsa3jmuw"
     outpoint = "CD" * 32 + ":3"
@@ -318,9 +323,7 @@ def test_freeze_and_unfreeze(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_sign_and_verify_messages(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    password = tmp_path / "pw"
-    password.write_text("secret\n")
-    assert main(wallet(tmp_path, "create", "--password-file", str(password))) == 0
+    password = created(tmp_path, tmp_path, capsys)
     assert main(wallet(tmp_path, "address", "--password-file", str(password))) == 0
     capsys.readouterr()
     assert main(wallet(tmp_path, "address", "--password-file", str(password), "--json")) == 0
