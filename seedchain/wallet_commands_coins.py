@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from seedchain.cli import CommandError
-from seedchain.wallet_context import locked, wallet_location
+from seedchain.wallet_context import update_metadata, wallet_location
 from seedchain.wallet_output import print_json
 
 
@@ -28,15 +28,12 @@ def cmd_unfreeze(args: argparse.Namespace) -> int:
 def _change(args: argparse.Namespace, *, frozen: bool) -> int:
     from wallet.engine import keystore_info, read_metadata
     from wallet.freezing import freeze_key, with_frozen
-    from wallet.metadata import save_metadata
 
     location = wallet_location(args)
     keystore_info(location)
     keys = [freeze_key(target, location.params) for target in args.targets]
     if keys:
-        with locked(location):
-            meta = with_frozen(read_metadata(location)[0], keys, frozen)
-            save_metadata(location.paths.metadata, meta)
+        meta = update_metadata(location, lambda old: with_frozen(old, keys, frozen))
     else:  # `freeze` alone: the list
         meta = read_metadata(location)[0]
     if args.json:

@@ -18,6 +18,7 @@ from seedchain.wallet_context import (
     node_client,
     resolve_node_url,
     run_async,
+    update_metadata,
     wallet_location,
     with_session,
 )
@@ -185,7 +186,6 @@ def cmd_label(args: argparse.Namespace) -> int:
     TEXT removes it). Labels are not secret: no password, only the wallet's lock."""
     from wallet.engine import keystore_info, read_metadata
     from wallet.labels import label_key, with_label
-    from wallet.metadata import save_metadata
 
     location = wallet_location(args)
     keystore_info(location)
@@ -200,9 +200,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     if args.text is None:
         label = read_metadata(location)[0].labels.get(key)
     else:
-        with locked(location):
-            updated = with_label(read_metadata(location)[0], key, args.text)
-            save_metadata(location.paths.metadata, updated)
+        updated = update_metadata(location, lambda meta: with_label(meta, key, args.text))
         label = updated.labels.get(key)
     if args.json:
         print_json({"target": key, "label": label})

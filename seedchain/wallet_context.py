@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from wallet.client import NodeClient
     from wallet.engine import WalletLocation, WalletSession
     from wallet.history import WalletView
+    from wallet.metadata import WalletMetadata
 
 T = TypeVar("T")
 
@@ -67,6 +68,20 @@ def locked(location: WalletLocation) -> Iterator[None]:
     paths = check_exists(location)
     with exclusive_lock(paths.lock):
         yield
+
+
+def update_metadata(
+    location: WalletLocation, change: Callable[[WalletMetadata], WalletMetadata]
+) -> WalletMetadata:
+    """Read ``wallet.json``, apply ``change``, write it back atomically, all under the
+    wallet's lock (``label``, ``freeze``: metadata only, no password); the new metadata."""
+    from wallet.engine import read_metadata
+    from wallet.metadata import save_metadata
+
+    with locked(location):
+        updated = change(read_metadata(location)[0])
+        save_metadata(location.paths.metadata, updated)
+    return updated
 
 
 def with_session(

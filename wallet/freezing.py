@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from consensus.addresses import address_to_lock, lock_to_address
+from consensus.addresses import address_to_lock
 from consensus.errors import AddressError
 from consensus.params import ChainParams
 from consensus.transaction import OutPoint
 from wallet.errors import InvalidInput, KeystoreCorrupt
 from wallet.metadata import WalletMetadata, parse_outpoint
-from wallet.parsing import parse_address
+from wallet.parsing import canonical_address
 
 MAX_FROZEN = 10_000
 
@@ -35,7 +35,7 @@ def freeze_key(target: str, params: ChainParams) -> str:
         if outpoint is None or len(outpoint.txid) != 32 or outpoint.vout > 0xFFFF_FFFF:
             raise InvalidInput(f"invalid outpoint {text[:100]!r}: expected TXID:VOUT")
         return str(outpoint)
-    return lock_to_address(parse_address(text, params), params.hrp)
+    return canonical_address(text, params)
 
 
 def with_frozen(meta: WalletMetadata, keys: list[str], frozen: bool) -> WalletMetadata:

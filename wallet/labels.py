@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from consensus.addresses import lock_to_address
 from consensus.params import ChainParams
 from wallet.errors import InvalidInput
 from wallet.metadata import WalletMetadata
-from wallet.parsing import parse_address
+from wallet.parsing import canonical_address
 
 MAX_LABEL_CHARS = 200
 MAX_LABELS = 10_000
@@ -31,8 +30,7 @@ def label_key(target: str, params: ChainParams) -> str:
     lowered = text.lower()
     if len(lowered) == 64 and set(lowered) <= _HEX:
         return lowered
-    lock = parse_address(text, params)  # names the problem: checksum, network, form
-    return lock_to_address(lock, params.hrp)
+    return canonical_address(text, params)  # names the problem: checksum, network, form
 
 
 def check_label_text(text: str) -> str:

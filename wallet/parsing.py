@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from consensus.addresses import address_to_lock
+from consensus.addresses import address_to_lock, lock_to_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
 from wallet.errors import InvalidAddress, InvalidFeeRate
@@ -27,6 +27,12 @@ def parse_address(text: str, params: ChainParams) -> bytes:
         return address_to_lock(text.strip(), params.hrp)
     except AddressError as exc:
         raise InvalidAddress(f"invalid address {shown!r}: {exc}", exc.code) from None
+
+
+def canonical_address(text: str, params: ChainParams) -> str:
+    """An address of ``params``' network in its one written form (lower case, no spaces),
+    as labels and frozen addresses are stored; :class:`InvalidAddress` otherwise."""
+    return lock_to_address(parse_address(text, params), params.hrp)
 
 
 def parse_fee_rate(text: str) -> int:
