@@ -84,6 +84,8 @@ class Node:
         self.progress = SyncProgress(interactive)
         self._activation_requested = asyncio.Event()
         self._updates: list[ChainUpdate] = []
+        # Event loop: told of every chain update as it reaches the loop (the API's /v1/ws).
+        self.update_listeners: list[Callable[[ChainUpdate], None]] = []
         self._updates_ready = asyncio.Event()
         # Event loop only: the blocks connected last, as sent on the wire, so that peers asking
         # for a block we just announced get it at once (as Core's most recent block), without
@@ -114,6 +116,11 @@ class Node:
         event.set()
         self._updates.append(update)
         self._updates_ready.set()
+        for listener in self.update_listeners:
+            try:
+                listener(update)
+            except Exception:  # a listener's fault must not stop the node
+                log.exception("update_listener_failed")
         relay = self.relay_blocks
         for block, _ in update.connected[-RELAY_BLOCKS:]:
             relay[block.hash] = wire_block(block.header, block.encoded)

@@ -154,10 +154,7 @@ class ApiServer:
     async def _start(self) -> None:
         node = self.node
         config = node.config
-        self.context.loop = asyncio.get_running_loop()
-        netsync = getattr(node, "netsync", None)
-        if netsync is not None:  # transactions entering the mempool, for GET /v1/ws
-            netsync.txrelay.entered_listeners.append(self.context.events.publish_txs)
+        self._listen_for_events(attach=True)
         index = await node.call(AddressIndex.open, config.datadir, node.params)
         await node.call(self.context.attach, index)
         self._attached = True
@@ -208,6 +205,7 @@ class ApiServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        self._listen_for_events(attach=False)
         if self.cookie_path is not None:
             remove_cookie(self.cookie_path, self.token)
         if self._attached:
@@ -216,6 +214,23 @@ class ApiServer:
             except RuntimeError:  # the chain thread is already gone: nothing can race us
                 self.context.detach()
         log.info("api_stopped")
+
+    def _listen_for_events(self, *, attach: bool) -> None:
+        """GET /v1/ws hears of chain updates from the node and of mempool entries from its
+        transaction relay, both on the event loop; ``attach=False`` lets go (idempotent)."""
+        events = self.context.events
+        netsync = getattr(self.node, "netsync", None)
+        pairs = [
+            (getattr(self.node, "update_listeners", None), events.publish_update),
+            (None if netsync is None else netsync.txrelay.entered_listeners, events.publish_txs),
+        ]
+        for listeners, listener in pairs:
+            if listeners is None:
+                continue
+            if attach:
+                listeners.append(listener)
+            elif listener in listeners:
+                listeners.remove(listener)
 
     async def run(self) -> None:
         """Serve until cancelled (for the node's TaskGroup)."""

@@ -71,7 +71,6 @@ class ApiContext:
         self.tip: TipSnapshot | None = None
         self.closing = asyncio.Event()  # the server is stopping: long polls answer now
         self.events = EventHub()  # GET /v1/ws subscribers (event loop only)
-        self.loop: asyncio.AbstractEventLoop | None = None  # set when the server starts
         self.index_waiting = False  # the index was left behind while the node synced
         self.wake_indexer: Callable[[], None] = lambda: None  # set by the API server
         limiter = (
@@ -121,8 +120,6 @@ class ApiContext:
         chain = self.node.chain
         self.tip = TipSnapshot(chain.height, chain.tip.hash_hex)
         self.metrics.on_chain_update(update)
-        if self.events.subscribers and self.loop is not None:
-            self.loop.call_soon_threadsafe(self.events.publish_update, update)
         if self.index is None:
             return
         if self.far_behind():
