@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from consensus.addresses import decode_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
+
+
+LogFormat = Literal["auto", "console", "json"]
 
 
 class ConfigError(ValueError):
@@ -64,7 +68,8 @@ class NodeConfig:
     mine_to: str | None = None
     mine_threads: int = 1
     mine_interval: float = 0.0  # minimum seconds between blocks the built-in miner finds
-    log_format: str = "auto"
+    log_format: LogFormat = "auto"
+    log_level: str = "info"
     listen: bool = True
     dial_from_addrbook: bool = True  # False: only --peer addresses and inbound connections
     stall_timeout: float = 5.0  # seconds a requested block may take before its peer is dropped
@@ -90,3 +95,9 @@ class NodeConfig:
             raise ConfigError("--log-format must be console or json")
         if not 0 <= self.verify_threads <= 64:
             raise ConfigError("--verify-threads must be between 0 and 64")
+        if self.log_level not in ("debug", "info", "warning", "error"):
+            raise ConfigError("--log-level must be debug, info, warning or error")
+        if not 0 <= self.max_outbound <= 64:
+            raise ConfigError("--max-outbound must be between 0 and 64")
+        if not 0 <= self.max_inbound <= 1000:
+            raise ConfigError("--max-inbound must be between 0 and 1000")

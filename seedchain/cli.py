@@ -34,9 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv`` (default: ``sys.argv[1:]``). ``command_argv`` on the result holds the
+    command's own arguments, so a command can tell what its command line set (a
+    configuration file fills in only the rest, see ``seedchain.conffile``)."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(words)
+    args.command_argv = words[words.index(args.command) + 1 :]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
         code = args.handler(args)
     except CommandError as exc:

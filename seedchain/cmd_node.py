@@ -5,18 +5,39 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
+from seedchain.conffile import (
+    CONF_NAME,
+    ConfFileError,
+    apply_conf,
+    given_on_command_line,
+    read_conf,
+)
 from seedchain.runner import env, run_service
+
+if TYPE_CHECKING:
+    from node.config import NodeConfig
 
 DEFAULT_VERIFY_PROCESSES = max(1, min(8, os.cpu_count() or 1))
 DEFAULT_VERIFY_THREADS = max(0, min(4, (os.cpu_count() or 1) - 1))
+LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+# The SEEDCHAIN_* variable of an option whose name is not its destination's in capitals.
+ENV_NAMES = {"peer": "SEEDCHAIN_PEERS"}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("node", help="run a full node until SIGINT/SIGTERM")
     p.add_argument("--network", default=env("NETWORK", "main"), choices=["main", "test", "regtest"])
     p.add_argument("--datadir", default=env("DATADIR"), help="default ~/.seedchain/<network>")
+    p.add_argument(
+        "--conf",
+        default=env("CONF"),
+        metavar="FILE",
+        help=f"configuration file (default: <datadir>/{CONF_NAME} if it exists); command-line"
+        " options and SEEDCHAIN_* variables override it",
+    )
     p.add_argument("--p2p-bind", default=env("P2P_BIND"), help="HOST:PORT, default 0.0.0.0:<p2p>")
     p.add_argument("--api-bind", default=env("API_BIND"), help="HOST:PORT, default 127.0.0.1:<api>")
     peers = env("PEERS")
@@ -27,18 +48,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="HOST:PORT of a peer to keep connected (repeatable)",
     )
     p.add_argument("--mine-to", default=env("MINE_TO"), help="mine blocks paying this address")
-    p.add_argument("--mine-threads", type=int, default=int(env("MINE_THREADS", "1") or 1))
+    p.add_argument("--mine-threads", type=int, default=env("MINE_THREADS", "1"))
     p.add_argument(
         "--mine-interval",
         type=float,
-        default=float(env("MINE_INTERVAL", "-1") or -1),
+        default=env("MINE_INTERVAL", "-1"),
         help="minimum seconds between mined blocks (default: 1 on regtest, 0 elsewhere)",
     )
     p.add_argument(
         "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
     )
-    p.add_argument("--cache-mb", type=int, default=int(env("CACHE_MB", "128") or 128))
-    p.add_argument("--mempool-mb", type=int, default=int(env("MEMPOOL_MB", "64") or 64))
+    p.add_argument(
+        "--log-level", default=env("LOG_LEVEL", "info"), choices=list(LOG_LEVELS), type=str.lower
+    )
+    p.add_argument("--cache-mb", type=int, default=env("CACHE_MB", "128"))
+    p.add_argument("--mempool-mb", type=int, default=env("MEMPOOL_MB", "64"))
     p.add_argument(
         "--persist-mempool",
         action=argparse.BooleanOptionalAction,
@@ -49,14 +73,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--verify-processes",
         type=int,
-        default=int(env("VERIFY_PROCESSES", str(DEFAULT_VERIFY_PROCESSES)) or 0),
+        default=env("VERIFY_PROCESSES", str(DEFAULT_VERIFY_PROCESSES)),
         help="worker processes that check signatures of large blocks and of blocks connected"
         " together while syncing; they start when first needed (0: none; default: the CPU count)",
     )
     p.add_argument(
         "--verify-threads",
         type=int,
-        default=int(env("VERIFY_THREADS", str(DEFAULT_VERIFY_THREADS)) or 0),
+        default=env("VERIFY_THREADS", str(DEFAULT_VERIFY_THREADS)),
         help="helper threads that check the signatures of transactions posted to the API"
         " together (0: the chain thread alone; default: one less than the CPU count)",
     )
@@ -74,32 +98,52 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="dial only --peer addresses, never addresses learned from peers",
     )
     p.add_argument(
+        "--no-listen",
+        action="store_true",
+        default=env("NO_LISTEN", "") not in ("", "0"),
+        help="accept no inbound P2P connections (Core's -listen=0)",
+    )
+    p.add_argument(
+        "--max-outbound",
+        type=int,
+        default=env("MAX_OUTBOUND", "8"),
+        help="automatic outbound P2P connections (default: 8; --peer ones come on top)",
+    )
+    p.add_argument(
+        "--max-inbound",
+        type=int,
+        default=env("MAX_INBOUND", "64"),
+        help="inbound P2P connections; beyond it a newcomer evicts one (default: 64)",
+    )
+    p.add_argument(
         "--stall-timeout",
         type=float,
-        default=float(env("STALL_TIMEOUT", "5") or 5),
+        default=env("STALL_TIMEOUT", "5"),
         help="seconds a requested block may take before its peer is dropped",
     )
     p.add_argument(
         "--api-rate-limit",
         type=float,
-        default=float(env("API_RATE_LIMIT", "50") or 50),
+        default=env("API_RATE_LIMIT", "50"),
         help="API requests per second per client address (0: no limit)",
     )
     p.add_argument(
-        "--api-rate-burst", type=float, default=float(env("API_RATE_BURST", "100") or 100)
+        "--api-rate-burst", type=float, default=env("API_RATE_BURST", "100")
     )
-    p.set_defaults(handler=run)
+    p.set_defaults(handler=run, command_parser=p)
 
 
-def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_config(args: argparse.Namespace) -> NodeConfig:
     from consensus.params import network
     from node.config import ConfigError, NodeConfig, default_datadir, parse_hostport
 
     params = network(args.network)
+    datadir = Path(args.datadir).expanduser() if args.datadir else default_datadir(params)
     try:
+        apply_conf_file(args, datadir)
         return NodeConfig(
             params=params,
-            datadir=Path(args.datadir).expanduser() if args.datadir else default_datadir(params),
+            datadir=datadir,
             p2p_bind=parse_hostport(args.p2p_bind or "0.0.0.0", params.p2p_port),
             api_bind=parse_hostport(args.api_bind or "127.0.0.1", params.api_port),
             peers=tuple(parse_hostport(x, params.p2p_port) for x in args.peer),
@@ -111,6 +155,10 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                 else (1.0 if params.name == "regtest" else 0.0)
             ),
             log_format=args.log_format,
+            log_level=args.log_level,
+            listen=not args.no_listen,
+            max_outbound=args.max_outbound,
+            max_inbound=args.max_inbound,
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
             persist_mempool=args.persist_mempool,
@@ -124,8 +172,25 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                 "api_rate_burst": str(args.api_rate_burst),
             },
         )
-    except ConfigError as exc:
+    except (ConfigError, ConfFileError) as exc:
         raise CommandError(str(exc)) from None
+
+
+def apply_conf_file(args: argparse.Namespace, datadir: Path) -> None:
+    """Fill ``args`` from ``--conf`` or ``<datadir>/seedchain.conf`` where neither the command
+    line nor the environment set an option (see ``seedchain.conffile``)."""
+    path = Path(args.conf).expanduser() if args.conf else datadir / CONF_NAME
+    if not args.conf and not path.is_file():
+        return
+    parser: argparse.ArgumentParser = args.command_parser
+    apply_conf(
+        args,
+        parser,
+        read_conf(path, args.network),
+        given=given_on_command_line(parser, args.command_argv),
+        env_names=ENV_NAMES,
+        source=str(path),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     from node.storage import StorageError
 
     config = build_config(args)
-    configure_logging(config.log_format)
+    configure_logging(config.log_format, LOG_LEVELS[config.log_level])
     node = Node(config)
     try:
         return run_service(node.run)

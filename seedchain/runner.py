@@ -18,8 +18,8 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 
 
 def env(name: str, default: str | None = None) -> str | None:
-    """The value of ``SEEDCHAIN_<NAME>``, or ``default``."""
-    return os.environ.get(f"SEEDCHAIN_{name}", default)
+    """The value of ``SEEDCHAIN_<NAME>``, or ``default`` when it is unset or empty."""
+    return os.environ.get(f"SEEDCHAIN_{name}") or default
 
 
 def run_service(main: Callable[[], Awaitable[None]]) -> int:

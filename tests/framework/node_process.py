@@ -115,12 +115,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     node_args = ns.node_args[1:] if ns.node_args[:1] == ["--"] else ns.node_args
 
     from node.logs import configure_logging
-    from seedchain.cli import build_parser
+    from seedchain.cli import parse_args
     from seedchain.cmd_node import build_config
     from seedchain.runner import run_service
     from tests.framework.node_ops import TEST_PEER_SETTINGS, NodeOps, TestNodeServer
 
-    config = build_config(build_parser().parse_args(["node", *node_args]))
+    config = build_config(parse_args(["node", *node_args]))
     configure_logging(config.log_format)
     settings = TEST_PEER_SETTINGS
     if ns.handshake_timeout is not None:

@@ -22,7 +22,7 @@ import yaml
 from consensus.addresses import decode_address
 from consensus.params import REGTEST
 from seedchain import cmd_node, cmd_pool
-from seedchain.cli import build_parser
+from seedchain.cli import parse_args
 from seedchain.cmd_miner import parse_stratum_url
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -48,7 +48,7 @@ def parse(service: str, monkeypatch: pytest.MonkeyPatch) -> argparse.Namespace:
     spec = SERVICES[service]
     entrypoint = spec.get("entrypoint", ["seedchain"])
     argv = [*entrypoint[1:], *spec["command"]]
-    return build_parser().parse_args(argv)  # builds the parser after the variables are set
+    return parse_args(argv)  # builds the parser after the variables are set
 
 
 def test_every_node_parses_and_listens_where_the_others_look(
