@@ -28,6 +28,7 @@ from node.api import (
     routes_mining,
     routes_outspends,
     routes_peers,
+    routes_stats,
     routes_tx,
     routes_verdicts,
 )
@@ -101,9 +102,12 @@ def create_api(
         routes_mining,
         routes_verdicts,
         routes_admin,
+        routes_stats,
         events,
     ):
         app.add_routes(module.routes())
+    app[routes_stats.UTXO_STATS] = utxo_stats = routes_stats.UtxoStatsJob()
+    app.on_cleanup.append(utxo_stats.on_cleanup)
     app.add_routes(
         [
             web.get("/metrics", metrics_endpoint, allow_head=False),

@@ -13,6 +13,7 @@ from typing import Any
 
 from consensus.params import ChainParams
 from node.api.openapi_schemas import SCHEMAS, Schema, integer, ref, string
+from node.api.openapi_stats import STATS_SCHEMAS
 
 Operation = dict[str, Any]
 
@@ -126,6 +127,9 @@ ADDRESS_TXS_QUERY = [
     _query_param("cursor", string(maxLength=64), "next_cursor of the previous page"),
     _query_param("limit", integer(1, 100), "page size (default 25)"),
 ]
+HASHPS_BLOCKS = _query_param(
+    "blocks", integer(1, 10_000), "blocks the hash rate estimate covers (default 120)"
+)
 TIPS_LIMIT = _query_param("limit", integer(1, 1000), "at most this many tips (default 100)")
 START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
 PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
@@ -160,6 +164,10 @@ _TABLE: list[tuple[Any, ...]] = [
      "Every tip of the block tree, highest first, with its branch length and status (as"
      " Bitcoin Core's getchaintips)",
      _ok_json(ref("ChainTips"), "chain tips"), (400,), [TIPS_LIMIT], None, False),
+    ("/v1/chain/utxo-set", "get", "getUtxoSet", "chain",
+     "Size, total amount and hash of the UTXO set at the tip (as Bitcoin Core's"
+     " gettxoutsetinfo; a scan, kept until the tip moves)",
+     _ok_json(ref("UtxoSet"), "UTXO set statistics"), (), [], None, False),
     ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
      _ok_text("height", "^[0-9]+$"), (), [], None, False),
     ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",
@@ -179,6 +187,9 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/block/{hash}/status", "get", "getBlockStatus", "chain",
      "Whether the block is on the active chain, its height and the next block there",
      _ok_json(ref("BlockStatus"), "status"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
+    ("/v1/block/{hash}/stats", "get", "getBlockStats", "chain",
+     "Fees, fee rates and sizes of the block's transactions (as Bitcoin Core's getblockstats)",
+     _ok_json(ref("BlockStats"), "statistics"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
     ("/v1/block/{hash}/txid/{index}", "get", "getBlockTxid", "chain",
      "The txid at a position of the block (plain text)",
      _ok_text("txid", HASH_TEXT), TX_PATH_ERRORS, [BLOCK_HASH, TX_INDEX], None, False),
@@ -267,6 +278,10 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_json(ref("BanRemoved"), "lifted"), (400, 404), [SUBNET], None, True),
     ("/v1/mining/template", "get", "getTemplate", "mining", "A block template on the tip",
      _ok_json(ref("Template"), "template"), (400,), [PAY_TO, LONGPOLL], None, False),
+    ("/v1/mining/info", "get", "getMiningInfo", "mining",
+     "Difficulty now and for the next block, the network's hash rate, the node's own miner"
+     " (as Bitcoin Core's getmininginfo and getnetworkhashps)",
+     _ok_json(ref("MiningInfo"), "mining state"), (400,), [HASHPS_BLOCKS], None, False),
     ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",
      _ok_json(ref("SubmitResult"), "what the node did with it"), (400, 413), [],
      _body("SubmitRequest"), False),
@@ -321,7 +336,7 @@ def build_openapi(params: ChainParams) -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "paths": _paths(),
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **STATS_SCHEMAS},
             "securitySchemes": {
                 "adminToken": {
                     "type": "http",

@@ -1,0 +1,97 @@
+"""The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``), as Python data.
+
+Standard library and ``node.api.openapi_schemas`` only.
+"""
+
+from __future__ import annotations
+
+from node.api.openapi_schemas import HASH, NUMBER, Schema, integer, obj, string
+
+TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
+FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
+
+STATS_SCHEMAS: dict[str, Schema] = {
+    "MiningInfo": obj(
+        {
+            "network": string(enum=["main", "test", "regtest"]),
+            "height": integer(),
+            "bits": integer(),
+            "difficulty": NUMBER,
+            "target": TARGET,
+            "networkhashps": {
+                "type": "number",
+                "minimum": 0,
+                "description": "hashes per second over the last hashps_blocks blocks",
+            },
+            "hashps_blocks": integer(description="blocks the estimate covers"),
+            "next": obj(
+                {
+                    "height": integer(),
+                    "bits": integer(),
+                    "difficulty": NUMBER,
+                    "target": TARGET,
+                    "subsidy": integer(),
+                }
+            ),
+            "mempool": obj({"count": integer(), "bytes": integer()}),
+            "local": obj(
+                {
+                    "mining": {"type": "boolean"},
+                    "hashps": {"type": "number", "minimum": 0},
+                    "threads": integer(),
+                    "blocks_found": integer(),
+                }
+            ),
+        }
+    ),
+    "UtxoSet": obj(
+        {
+            "height": integer(),
+            "bestblock": HASH,
+            "txouts": integer(),
+            "transactions": integer(),
+            "total_amount": integer(),
+            "total_issued": integer(description="block subsidies from height 1 up"),
+            "total_unclaimed": integer(
+                minimum=None, description="issued but held by no output (unclaimed fees)"
+            ),
+            "hash_serialized": string(pattern="^[0-9a-f]{64}$"),
+        }
+    ),
+    "BlockStats": obj(
+        {
+            "blockhash": HASH,
+            "height": integer(),
+            "time": integer(),
+            "mediantime": integer(),
+            "in_best_chain": {"type": "boolean"},
+            "txs": integer(1),
+            "ins": integer(),
+            "outs": integer(),
+            "utxo_increase": integer(minimum=None),
+            "total_size": integer(),
+            "total_out": integer(),
+            "subsidy": integer(),
+            "coinbase_out": integer(),
+            "totalfee": integer(),
+            "avgfee": integer(),
+            "minfee": integer(),
+            "maxfee": integer(),
+            "medianfee": integer(),
+            "avgfeerate": FEE_RATE,
+            "minfeerate": FEE_RATE,
+            "maxfeerate": FEE_RATE,
+            "feerate_percentiles": {
+                "type": "array",
+                "items": FEE_RATE,
+                "minItems": 5,
+                "maxItems": 5,
+                "description": "at 10, 25, 50, 75 and 90% of the bytes",
+            },
+            "avgtxsize": integer(),
+            "mintxsize": integer(),
+            "maxtxsize": integer(),
+            "mediantxsize": integer(),
+        }
+    ),
+}

@@ -1,0 +1,130 @@
+"""Statistics of the UTXO set, as Bitcoin Core's ``gettxoutsetinfo``: how many unspent outputs
+and transactions, the coins they hold against the coins ever issued, and the UTXO set hash
+that ``seedchain verify`` also computes (``node.coins.utxo_set_hash``).
+
+May import consensus, ``node.coins``, ``node.chain_types`` and the standard library. A scan
+reads every coin, so it must not hold the chain thread: ``open_snapshot`` (on the chain thread)
+writes the unwritten coins and opens a read-only SQLite transaction on the chain database,
+which in WAL mode keeps seeing that one state while the chain thread goes on writing;
+``UtxoSnapshot.scan`` then reads it on any thread and closes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from consensus.coinbase import block_subsidy
+from consensus.utxo import Coin
+from node.coins import utxo_set_hash
+
+if TYPE_CHECKING:
+    from node.chain import ChainState
+
+
+class SnapshotError(RuntimeError):
+    """The chain database did not show the state the chain thread had just written."""
+
+
+@dataclass(frozen=True)
+class UtxoSetStats:
+    height: int
+    best_block: bytes  # the hash of the tip the set belongs to (internal byte order)
+    txouts: int  # unspent outputs
+    transactions: int  # transactions with at least one unspent output
+    total_amount: int  # base units held by the unspent outputs
+    total_issued: int  # every block subsidy from height 1 to ``height`` (genesis pays none)
+    hash_serialized: bytes  # sha256 over every coin record in outpoint order
+
+    @property
+    def best_block_hex(self) -> str:
+        return self.best_block[::-1].hex()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "height": self.height,
+            "bestblock": self.best_block_hex,
+            "txouts": self.txouts,
+            "transactions": self.transactions,
+            "total_amount": self.total_amount,
+            "total_issued": self.total_issued,
+            # Issued but not held by any output: fees and subsidy that coinbases left unclaimed.
+            "total_unclaimed": self.total_issued - self.total_amount,
+            "hash_serialized": self.hash_serialized.hex(),
+        }
+
+
+def total_issued(height: int, halving_interval: int) -> int:
+    """The sum of the block subsidies of heights 1 to ``height``, one halving era at a time."""
+    total, start = 0, 1
+    while start <= height:
+        end = min(height, (start // halving_interval + 1) * halving_interval - 1)
+        subsidy = block_subsidy(start, halving_interval)
+        if subsidy == 0:
+            break
+        total += (end - start + 1) * subsidy
+        start = end + 1
+    return total
+
+
+class UtxoSnapshot:
+    """A read-only transaction on the chain database at one tip; ``scan`` once, on any
+    thread. ``close`` without scanning releases it."""
+
+    def __init__(self, chain: ChainState) -> None:
+        chain.flush()  # the stored coins and the stored tip are now the active tip's
+        uri = chain.store.path.resolve().as_uri() + "?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute("BEGIN")
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'tip'").fetchone()
+            if row is None or bytes(row[0]) != chain.tip.hash:
+                raise SnapshotError("the chain database does not show the tip just written")
+        except BaseException:
+            self._db.close()
+            raise
+        self.height = chain.tip.height
+        self.best_block = chain.tip.hash
+        self.halving_interval = chain.params.halving_interval
+
+    def _coins(self, counts: list[int]) -> Iterator[tuple[bytes, Coin]]:
+        """Every coin in key order; counts[0] += outputs, counts[1] += amount, counts[2] +=
+        distinct txids as they pass."""
+        cursor = self._db.execute(
+            "SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint"
+        )
+        last_txid = b""
+        for raw_key, value, lock, height, coinbase in cursor:
+            key = bytes(raw_key)
+            counts[0] += 1
+            counts[1] += value
+            if key[:32] != last_txid:
+                last_txid = key[:32]
+                counts[2] += 1
+            yield key, Coin(value, bytes(lock), height, bool(coinbase))
+
+    def scan(self) -> UtxoSetStats:
+        counts = [0, 0, 0]
+        try:
+            digest = utxo_set_hash(self._coins(counts))
+        finally:
+            self.close()
+        return UtxoSetStats(
+            height=self.height,
+            best_block=self.best_block,
+            txouts=counts[0],
+            transactions=counts[2],
+            total_amount=counts[1],
+            total_issued=total_issued(self.height, self.halving_interval),
+            hash_serialized=digest,
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def open_snapshot(chain: ChainState) -> UtxoSnapshot:
+    """On the chain thread: the UTXO set of the active tip, ready to scan elsewhere."""
+    return UtxoSnapshot(chain)
