@@ -14,7 +14,6 @@ from consensus.addresses import decode_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
 
-
 LogFormat = Literal["auto", "console", "json"]
 
 
