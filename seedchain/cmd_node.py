@@ -8,13 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
-from seedchain.conffile import (
-    CONF_NAME,
-    ConfFileError,
-    apply_conf,
-    given_on_command_line,
-    read_conf,
-)
+from seedchain.conffile import CONF_NAME, ConfFileError, apply_conf_file
 from seedchain.runner import env, run_service
 
 if TYPE_CHECKING:
@@ -140,7 +134,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
     params = network(args.network)
     datadir = Path(args.datadir).expanduser() if args.datadir else default_datadir(params)
     try:
-        apply_conf_file(args, datadir)
+        apply_conf_file(args, datadir / CONF_NAME, ENV_NAMES)
         return NodeConfig(
             params=params,
             datadir=datadir,
@@ -174,23 +168,6 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
         )
     except (ConfigError, ConfFileError) as exc:
         raise CommandError(str(exc)) from None
-
-
-def apply_conf_file(args: argparse.Namespace, datadir: Path) -> None:
-    """Fill ``args`` from ``--conf`` or ``<datadir>/seedchain.conf`` where neither the command
-    line nor the environment set an option (see ``seedchain.conffile``)."""
-    path = Path(args.conf).expanduser() if args.conf else datadir / CONF_NAME
-    if not args.conf and not path.is_file():
-        return
-    parser: argparse.ArgumentParser = args.command_parser
-    apply_conf(
-        args,
-        parser,
-        read_conf(path, args.network),
-        given=given_on_command_line(parser, args.command_argv),
-        env_names=ENV_NAMES,
-        source=str(path),
-    )
 
 
 def run(args: argparse.Namespace) -> int:

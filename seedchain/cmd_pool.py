@@ -4,9 +4,31 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
+from seedchain.conffile import ConfFileError, apply_conf_file
 from seedchain.runner import env, run_service
+
+if TYPE_CHECKING:
+    from pool.config import PoolConfig
+
+POOL_CONF_NAME = "pool.conf"
+LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+# Each option's SEEDCHAIN_* variable ("" for none), for the configuration file's precedence.
+ENV_NAMES = {
+    "node": "SEEDCHAIN_NODE",
+    "stratum_bind": "SEEDCHAIN_POOL_STRATUM_BIND",
+    "api_bind": "SEEDCHAIN_POOL_API_BIND",
+    "scheme": "SEEDCHAIN_POOL_SCHEME",
+    "operator": "SEEDCHAIN_POOL_OPERATOR",
+    "fee": "SEEDCHAIN_POOL_FEE",
+    "pplns_n": "SEEDCHAIN_POOL_PPLNS_N",
+    "dust": "SEEDCHAIN_POOL_DUST",
+    "difficulty": "SEEDCHAIN_POOL_DIFFICULTY",
+    "log_format": "SEEDCHAIN_LOG_FORMAT",
+    "log_level": "SEEDCHAIN_LOG_LEVEL",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +47,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--operator", default=env("POOL_OPERATOR"), help="address paid the fee")
     p.add_argument("--fee", default=env("POOL_FEE", "0"), help="operator fee in percent, e.g. 1.5")
     p.add_argument("--datadir", default=env("POOL_DATADIR"), help="~/.seedchain/<network>/pool")
+    p.add_argument(
+        "--conf",
+        default=env("POOL_CONF"),
+        metavar="FILE",
+        help=f"configuration file (default: <datadir>/{POOL_CONF_NAME} if it exists), as"
+        " seedchain node's; command-line options and SEEDCHAIN_* variables override it",
+    )
     p.add_argument(
         "--pplns-n",
         type=int,
@@ -69,10 +98,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
     )
-    p.set_defaults(handler=run)
+    p.add_argument(
+        "--log-level", default=env("LOG_LEVEL", "info"), choices=list(LOG_LEVELS), type=str.lower
+    )
+    p.set_defaults(handler=run, command_parser=p)
 
 
-def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def build_config(args: argparse.Namespace) -> PoolConfig:
     from dataclasses import replace
 
     from consensus.params import network
@@ -84,6 +116,15 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from pool.wire import MIN_DIFFICULTY
 
     params = network(args.network)
+    datadir = (
+        Path(args.datadir).expanduser()
+        if args.datadir
+        else Path.home() / ".seedchain" / params.name / "pool"
+    )
+    try:
+        apply_conf_file(args, datadir / POOL_CONF_NAME, ENV_NAMES)
+    except ConfFileError as exc:
+        raise CommandError(str(exc)) from None
     if not args.node:
         raise CommandError("--node URL is required (the node's REST API)")
     if not args.operator:
@@ -104,11 +145,6 @@ def build_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
             max_connections_per_ip=args.max_connections_per_ip,
             message_rate=args.message_rate,
             message_burst=max(500.0, 10 * args.message_rate),
-        )
-        datadir = (
-            Path(args.datadir).expanduser()
-            if args.datadir
-            else Path.home() / ".seedchain" / params.name / "pool"
         )
         return PoolConfig(
             params=params,
@@ -135,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     from pool.service import Pool
 
     config = build_config(args)
-    configure_logging(args.log_format)
+    configure_logging(args.log_format, LOG_LEVELS[args.log_level])
     try:
         return run_service(Pool(config).run)
     except* ConfigError as group:

@@ -1,7 +1,8 @@
 """Configuration files for long-running commands (Bitcoin Core's ``bitcoin.conf``).
 
-``seedchain node`` reads ``<datadir>/seedchain.conf`` when it exists, or the file named by
-``--conf`` (``SEEDCHAIN_CONF``), which must exist. The format::
+``seedchain node`` reads ``<datadir>/seedchain.conf`` and ``seedchain pool``
+``<pool datadir>/pool.conf`` when it exists, or the file named by ``--conf``
+(``SEEDCHAIN_CONF``), which must exist. The format::
 
     # a comment; blank lines are ignored
     cache-mb = 512
@@ -135,6 +136,26 @@ def apply_conf(
             line = exc.line if isinstance(exc, _LineError) else lines[0].line
             raise ConfFileError(f"{source} line {line}: {key}: {exc}") from None
         setattr(args, dest, value)
+
+
+def apply_conf_file(
+    args: argparse.Namespace, default_path: Path, env_names: Mapping[str, str]
+) -> None:
+    """Fill ``args`` (parsed by ``seedchain.cli.parse_args``, whose command set
+    ``command_parser``) from ``args.conf``, or else ``default_path`` if it exists, where
+    neither the command line nor the environment set an option."""
+    path = Path(args.conf).expanduser() if args.conf else default_path
+    if not args.conf and not path.is_file():
+        return
+    parser: argparse.ArgumentParser = args.command_parser
+    apply_conf(
+        args,
+        parser,
+        read_conf(path, args.network),
+        given=given_on_command_line(parser, args.command_argv),
+        env_names=env_names,
+        source=str(path),
+    )
 
 
 class _LineError(ValueError):

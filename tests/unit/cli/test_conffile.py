@@ -11,7 +11,9 @@ import pytest
 from node.config import HostPort, NodeConfig
 from seedchain.cli import CommandError, main, parse_args
 from seedchain.cmd_node import build_config
+from seedchain.cmd_pool import build_config as build_pool_config
 from seedchain.conffile import MAX_CONF_BYTES, ConfFileError, parse_conf
+from tests.framework.factory import Key
 
 
 @pytest.fixture(autouse=True)
@@ -140,3 +142,25 @@ def test_bad_numbers_in_the_environment_are_one_line_usage_errors(
         parse_args(["node", "--network", "regtest"])
     assert exit_info.value.code == 2
     assert "argument --cache-mb: invalid int value: 'abc'" in capsys.readouterr().err
+
+
+def test_the_pool_reads_pool_conf_in_its_datadir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    operator = Key.from_index(1).address()
+    (tmp_path / "pool.conf").write_text(
+        f"node = http://127.0.0.1:28732\noperator = {operator}\nfee = 1.5\n"
+        "[regtest]\nscheme = solo\nno-vardiff = 1\nshare-interval = 5\n"
+    )
+    argv = ["pool", "--network", "regtest", "--datadir", str(tmp_path)]
+    monkeypatch.setenv("SEEDCHAIN_POOL_FEE", "2")
+    cfg = build_pool_config(parse_args([*argv, "--share-interval", "7"]))
+    assert (cfg.node_url, cfg.operator, cfg.scheme) == ("http://127.0.0.1:28732", operator, "solo")
+    assert cfg.fee_ppm == 20_000  # the environment's 2%, not the file's 1.5%
+    assert not cfg.stratum.vardiff.enabled
+    assert cfg.stratum.vardiff.target_interval == 7.0  # the command line's
+    (tmp_path / "pool.conf").write_text("scheme = pps\n")
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    expected = f"{tmp_path / 'pool.conf'} line 1: scheme: 'pps' is not one of pplns, prop, solo"
+    assert err == "error: " + expected
