@@ -19,7 +19,7 @@ built-in default. ``network``, ``datadir`` and ``conf`` choose the file, so they
 it. An unknown key or section, a value the option refuses, a key given twice in one place or a
 file over 1 MiB is an error naming the file and line, and the command does not start.
 
-May import the standard library only.
+May import the standard library and ``seedchain.textfile``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from seedchain.textfile import TextFileError, read_text_file
 
 CONF_NAME = "seedchain.conf"
 MAX_CONF_BYTES = 1 << 20
@@ -82,16 +84,9 @@ def parse_conf(text: str, network: str, source: str = CONF_NAME) -> dict[str, li
 def read_conf(path: Path, network: str) -> dict[str, list[Setting]]:
     """``parse_conf`` of the file at ``path`` (UTF-8, at most ``MAX_CONF_BYTES``)."""
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONF_BYTES + 1)
-    except OSError as exc:
-        raise ConfFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CONF_BYTES:
-        raise ConfFileError(f"{path} is larger than {MAX_CONF_BYTES} bytes")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfFileError(f"{path} is not UTF-8 text") from None
+        text = read_text_file(path, MAX_CONF_BYTES)
+    except TextFileError as exc:
+        raise ConfFileError(f"{path} {exc}") from None
     return parse_conf(text, network, str(path))
 
 

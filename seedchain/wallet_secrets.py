@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 
 from seedchain.cli import CommandError
+from seedchain.textfile import TextFileError, read_text_file
 
 MAX_SECRET_FILE = 64 * 1024
 
@@ -21,19 +21,9 @@ def read_secret_file(path: str, what: str) -> str:
     """A password, phrase or passphrase from a file (``-``: standard input); one trailing
     newline is removed. The contents never appear in an error."""
     try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_SECRET_FILE + 1)
-        else:
-            with open(Path(path).expanduser(), "rb") as file:
-                data = file.read(MAX_SECRET_FILE + 1)
-    except OSError as exc:
-        raise CommandError(f"cannot read the {what} file {path}: {exc.strerror}") from None
-    if len(data) > MAX_SECRET_FILE:
-        raise CommandError(f"the {what} file {path} is too large")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CommandError(f"the {what} file {path} is not UTF-8 text") from None
+        text = read_text_file(path, MAX_SECRET_FILE)
+    except TextFileError as exc:
+        raise CommandError(f"the {what} file {path} {exc}") from None
     if text.endswith("\r\n"):
         text = text[:-2]
     elif text.endswith("\n"):
