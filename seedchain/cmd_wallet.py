@@ -46,6 +46,7 @@ from seedchain.wallet_commands_chain import (
     cmd_utxos,
 )
 from seedchain.wallet_commands_coins import cmd_freeze, cmd_unfreeze
+from seedchain.wallet_commands_inspect import cmd_addresses, cmd_tx
 from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
     cmd_address,
@@ -256,6 +257,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     utxos = commands.add_parser("utxos", parents=[common], help="unspent outputs")
     utxos.set_defaults(wallet_handler=cmd_utxos)
+
+    tx = commands.add_parser(
+        "tx", parents=[common], help="one of our transactions in detail: inputs, outputs, fee"
+    )
+    tx.add_argument("txid", metavar="TXID")
+    tx.set_defaults(wallet_handler=cmd_tx)
+
+    addresses = commands.add_parser(
+        "addresses",
+        parents=[common],
+        help="every address handed out or used, with what it received and holds",
+    )
+    addresses.add_argument("--kind", choices=["receive", "change"], default=None)
+    used = addresses.add_mutually_exclusive_group()
+    used.add_argument("--used", dest="used", action="store_true", default=None)
+    used.add_argument("--unused", dest="used", action="store_false")
+    addresses.set_defaults(wallet_handler=cmd_addresses)
 
     password = commands.add_parser(
         "password",
