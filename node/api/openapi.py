@@ -130,6 +130,13 @@ ADDRESS_TXS_QUERY = [
 HASHPS_BLOCKS = _query_param(
     "blocks", integer(1, 10_000), "blocks the hash rate estimate covers (default 120)"
 )
+START_HEIGHT_PATH = _path_param(
+    "start_height", integer(0, 0xFFFF_FFFF), "the newest height of the page"
+)
+RAW_TX = {
+    "description": "the transaction's canonical bytes",
+    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+}
 TIPS_LIMIT = _query_param("limit", integer(1, 1000), "at most this many tips (default 100)")
 START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
 PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
@@ -175,6 +182,9 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/blocks", "get", "getBlocks", "chain", "Up to 10 block summaries, newest first",
      _ok_json(ref("Blocks"), "from start_height (default: the tip) down"), (400,),
      [START_HEIGHT], None, False),
+    ("/v1/blocks/{start_height}", "get", "getBlocksFrom", "chain",
+     "Up to 10 block summaries, newest first, from start_height down (Esplora's path form)",
+     _ok_json(ref("Blocks"), "from start_height down"), (400,), [START_HEIGHT_PATH], None, False),
     ("/v1/block/{hash}", "get", "getBlock", "chain", "A block's summary",
      _ok_json(ref("Block"), "the block"), TX_PATH_ERRORS, [BLOCK_HASH], None, False),
     ("/v1/block/{hash}/txids", "get", "getBlockTxids", "chain", "The block's txids, in order",
@@ -228,6 +238,8 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_json(ref("Transaction"), "the transaction"), TX_PATH_ERRORS, [TXID], None, False),
     ("/v1/tx/{txid}/hex", "get", "getTxHex", "transactions", "A transaction's bytes as hex",
      _ok_text("hex", "^([0-9a-f]{2})+$"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/tx/{txid}/raw", "get", "getTxRaw", "transactions", "A transaction's canonical bytes",
+     RAW_TX, TX_PATH_ERRORS, [TXID], None, False),
     ("/v1/tx/{txid}/status", "get", "getTxStatus", "transactions",
      "Whether and where a transaction is confirmed",
      _ok_json(ref("TxStatus"), "status"), TX_PATH_ERRORS, [TXID], None, False),
@@ -258,6 +270,10 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/mempool/recent", "get", "getMempoolRecent", "mempool",
      "The last 10 transactions to enter the mempool, newest first",
      _ok_json(ref("MempoolRecent"), "recent"), (), [], None, False),
+    ("/v1/mempool/tx/{txid}", "get", "getMempoolEntry", "mempool",
+     "A mempool transaction with its ancestors, descendants and fees (as Bitcoin Core's"
+     " getmempoolentry)",
+     _ok_json(ref("MempoolEntry"), "the entry"), TX_PATH_ERRORS, [TXID], None, False),
     ("/v1/fee-estimates", "get", "getFeeEstimates", "mempool", "Fee-rate per confirmation target",
      _ok_json(ref("FeeEstimates"), "estimates"), (), [], None, False),
     ("/v1/peers", "get", "getPeers", "peers", "Connected peers",

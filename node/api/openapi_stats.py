@@ -1,11 +1,12 @@
-"""The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``), as Python data.
+"""The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``) and of the
+mempool entry (``GET /v1/mempool/tx/{txid}``), as Python data.
 
 Standard library and ``node.api.openapi_schemas`` only.
 """
 
 from __future__ import annotations
 
-from node.api.openapi_schemas import HASH, NUMBER, Schema, integer, obj, string
+from node.api.openapi_schemas import BOOL, HASH, NUMBER, Schema, integer, obj, string
 
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
 FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
@@ -92,6 +93,28 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "mintxsize": integer(),
             "maxtxsize": integer(),
             "mediantxsize": integer(),
+        }
+    ),
+    "MempoolEntry": obj(
+        {
+            "txid": HASH,
+            "wtxid": HASH,
+            "vsize": integer(1),
+            "weight": integer(4),
+            "time": integer(description="when it entered, Unix seconds"),
+            "height": integer(description="the tip's height when it entered"),
+            "fee": integer(),
+            "fee_rate": FEE_RATE,
+            "ancestor_count": integer(1),
+            "ancestor_size": integer(1),
+            "ancestor_fees": integer(),
+            "descendant_count": integer(1),
+            "descendant_size": integer(1),
+            "descendant_fees": integer(),
+            "depends": {"type": "array", "items": HASH, "description": "mempool parents"},
+            "spentby": {"type": "array", "items": HASH, "description": "mempool children"},
+            "bip125_replaceable": BOOL,
+            "unbroadcast": BOOL,
         }
     ),
 }

@@ -114,8 +114,9 @@ def _blocks_on_chain(ctx: ApiContext, start: int | None) -> list[Json]:
 
 
 async def blocks(request: web.Request) -> web.Response:
+    """``/v1/blocks?start_height=H``, or Esplora's ``/v1/blocks/H``."""
     ctx = request.app[CONTEXT]
-    text = request.query.get("start_height")
+    text = request.match_info.get("start_height", request.query.get("start_height"))
     start = None if text is None else parse_height(text, "start_height")
     return web.json_response(await ctx.call(_blocks_on_chain, ctx, start))
 
@@ -258,6 +259,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/blocks/tip/height", tip_height, allow_head=False),
         web.get("/v1/blocks/tip/hash", tip_hash, allow_head=False),
         web.get("/v1/blocks", blocks, allow_head=False),
+        web.get("/v1/blocks/{start_height:[0-9]+}", blocks, allow_head=False),
         web.get("/v1/block/{hash}", block, allow_head=False),
         web.get("/v1/block/{hash}/txids", block_txids, allow_head=False),
         web.get("/v1/block/{hash}/raw", block_raw, allow_head=False),

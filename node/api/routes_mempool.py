@@ -11,6 +11,8 @@ from aiohttp import web
 
 from consensus.hashing import hash_to_hex
 from node.api.context import CONTEXT, ApiContext
+from node.api.errors import ApiError
+from node.api.inputs import parse_hash
 from node.api.views import Json
 
 RECENT_COUNT = 10  # Esplora's
@@ -61,6 +63,43 @@ async def mempool_recent(request: web.Request) -> web.Response:
     return web.json_response(await ctx.call(_recent_on_chain, ctx))
 
 
+def _entry_on_chain(ctx: ApiContext, txid: bytes) -> Json:
+    entry = ctx.mempool.graph.entries.get(txid)
+    if entry is None:
+        raise ApiError(404, "tx_not_found", "no such transaction in the mempool")
+    return {
+        "txid": entry.tx.txid_hex,
+        "wtxid": hash_to_hex(entry.tx.wtxid),
+        "vsize": entry.size,
+        "weight": 4 * entry.size,
+        "time": entry.time,
+        "height": entry.height,
+        "fee": entry.fee,
+        "fee_rate": round(entry.fee_rate, 3),
+        "ancestor_count": entry.ancestor_count,
+        "ancestor_size": entry.ancestor_size,
+        "ancestor_fees": entry.ancestor_fees,
+        "descendant_count": entry.descendant_count,
+        "descendant_size": entry.descendant_size,
+        "descendant_fees": entry.descendant_fees,
+        "depends": sorted(hash_to_hex(parent) for parent in entry.parents),
+        "spentby": sorted(hash_to_hex(child) for child in entry.children),
+        "bip125_replaceable": True,  # full RBF: any mempool transaction can be replaced
+    }
+
+
+async def mempool_entry(request: web.Request) -> web.Response:
+    """Bitcoin Core's ``getmempoolentry``: one mempool transaction with its fee, its in-mempool
+    ancestors and descendants (counts, sizes and fees, each including itself), its parents
+    (``depends``) and children (``spentby``), and whether peers have yet to ask for it."""
+    ctx = request.app[CONTEXT]
+    txid = parse_hash(request.match_info["txid"], "txid")
+    entry = await ctx.call(_entry_on_chain, ctx, txid)
+    netsync = getattr(ctx.node, "netsync", None)
+    entry["unbroadcast"] = netsync is not None and txid in netsync.txrelay.unbroadcast
+    return web.json_response(entry)
+
+
 def _estimates_on_chain(ctx: ApiContext) -> dict[str, float]:
     return {str(target): rate for target, rate in ctx.mempool.fee_estimates().items()}
 
@@ -76,5 +115,6 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/mempool", mempool_info, allow_head=False),
         web.get("/v1/mempool/txids", mempool_txids, allow_head=False),
         web.get("/v1/mempool/recent", mempool_recent, allow_head=False),
+        web.get("/v1/mempool/tx/{txid}", mempool_entry, allow_head=False),
         web.get("/v1/fee-estimates", fee_estimates, allow_head=False),
     ]

@@ -71,6 +71,14 @@ async def get_tx_hex(request: web.Request) -> web.Response:
     return web.Response(text=await ctx.call(_hex_on_chain, ctx, txid))
 
 
+async def get_tx_raw(request: web.Request) -> web.Response:
+    """Esplora's ``/tx/:txid/raw``: the transaction's canonical bytes."""
+    ctx = request.app[CONTEXT]
+    txid = parse_hash(request.match_info["txid"], "txid")
+    raw = bytes.fromhex(await ctx.call(_hex_on_chain, ctx, txid))
+    return web.Response(body=raw, content_type="application/octet-stream")
+
+
 async def get_tx_status(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     txid = parse_hash(request.match_info["txid"], "txid")
@@ -172,6 +180,7 @@ def routes() -> list[web.RouteDef]:
         web.post("/v1/tx/test", test_tx),
         web.get("/v1/tx/{txid}", get_tx, allow_head=False),
         web.get("/v1/tx/{txid}/hex", get_tx_hex, allow_head=False),
+        web.get("/v1/tx/{txid}/raw", get_tx_raw, allow_head=False),
         web.get("/v1/tx/{txid}/status", get_tx_status, allow_head=False),
         web.get("/v1/tx/{txid}/merkle-proof", get_merkle_proof, allow_head=False),
     ]
