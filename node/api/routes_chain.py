@@ -259,7 +259,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/blocks/tip/height", tip_height, allow_head=False),
         web.get("/v1/blocks/tip/hash", tip_hash, allow_head=False),
         web.get("/v1/blocks", blocks, allow_head=False),
-        web.get("/v1/blocks/{start_height:[0-9]+}", blocks, allow_head=False),
+        web.get("/v1/blocks/{start_height}", blocks, allow_head=False),
         web.get("/v1/block/{hash}", block, allow_head=False),
         web.get("/v1/block/{hash}/txids", block_txids, allow_head=False),
         web.get("/v1/block/{hash}/raw", block_raw, allow_head=False),
