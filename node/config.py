@@ -1,7 +1,7 @@
 """Node configuration: one frozen value built from flags and ``SEEDCHAIN_*`` variables.
 
-May import consensus and stdlib. Every field has a safe default: the API binds to 127.0.0.1
-only, the P2P port to every interface.
+May import consensus, ``p2p.banlist`` and stdlib. Every field has a safe default: the API binds
+to 127.0.0.1 only, the P2P port to every interface.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Literal
 from consensus.addresses import decode_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
+from p2p.banlist import InvalidSubnet, parse_subnet
 
 LogFormat = Literal["auto", "console", "json"]
 
@@ -71,6 +72,7 @@ class NodeConfig:
     log_level: str = "info"
     listen: bool = True
     dial_from_addrbook: bool = True  # False: only --peer addresses and inbound connections
+    whitelist: tuple[str, ...] = ()  # subnets with Core's noban permission (p2p.banlist)
     stall_timeout: float = 5.0  # seconds a requested block may take before its peer is dropped
     max_outbound: int = 8
     max_inbound: int = 64
@@ -100,3 +102,8 @@ class NodeConfig:
             raise ConfigError("--max-outbound must be between 0 and 64")
         if not 0 <= self.max_inbound <= 1000:
             raise ConfigError("--max-inbound must be between 0 and 1000")
+        for subnet in self.whitelist:
+            try:
+                parse_subnet(subnet)
+            except InvalidSubnet as exc:
+                raise ConfigError(f"--whitelist: {exc}") from None

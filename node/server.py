@@ -270,6 +270,7 @@ class Node:
             max_outbound=cfg.max_outbound,
             max_inbound=cfg.max_inbound,
             dial_from_addrbook=cfg.dial_from_addrbook,
+            whitelist=cfg.whitelist,
         )
 
     async def _relay(self) -> None:

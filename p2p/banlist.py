@@ -20,7 +20,7 @@ import ipaddress
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +65,36 @@ def parse_subnet(text: str) -> Network:
     return network
 
 
+def ip_of(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP of ``address`` (``ip:port`` or a bare IP; IPv4-mapped IPv6 as IPv4), or None
+    for a name."""
+    try:
+        ip = ipaddress.ip_address(host_of(address))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+class Whitelist:
+    """Core's ``-whitelist=noban@SUBNET``: hosts whose connections are never refused for a ban
+    or discouragement, never discouraged for misbehaving (the connection still closes) and
+    never evicted. Fixed at start from ``--whitelist``."""
+
+    def __init__(self, subnets: Iterable[str] = ()) -> None:
+        self.networks = tuple(parse_subnet(text) for text in subnets)
+
+    def __contains__(self, address: object) -> bool:
+        if not self.networks or not isinstance(address, str):
+            return False
+        ip = ip_of(address)
+        return ip is not None and any(ip in network for network in self.networks)
+
+    def __len__(self) -> int:
+        return len(self.networks)
+
+
 class BanList:
     def __init__(self, directory: Path | None, *, clock: Callable[[], float] = time.time) -> None:
         self.path = None if directory is None else directory / BANLIST_FILE
@@ -105,12 +135,9 @@ class BanList:
         """Whether the IP of ``address`` (``ip:port`` or a bare IP) lies in a ban in force."""
         if not self._bans:
             return False
-        try:
-            ip = ipaddress.ip_address(host_of(address))
-        except ValueError:
+        ip = ip_of(address)
+        if ip is None:
             return False  # a name, not an IP literal
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
         now = self._clock()
         return any(ip in net and ban.until > now for net, ban in self._bans.items())
 

@@ -28,7 +28,7 @@ from consensus.params import ChainParams
 from p2p.addrbook import AddressBook
 from p2p.address import canonical_address, format_address, host_of, parse_address
 from p2p.addrgossip import AddrGossip
-from p2p.banlist import BanList
+from p2p.banlist import BanList, Whitelist
 from p2p.codec import WS_MAX_MSG_SIZE
 from p2p.discourage import DiscouragedHosts
 from p2p.errors import (
@@ -71,6 +71,7 @@ class ConnectionManager:
         self.addrbook = addrbook
         self.discouraged = DiscouragedHosts(config.discourage_seconds, clock=clock)
         self.banned = banlist if banlist is not None else BanList(None, clock=clock)
+        self.whitelist = Whitelist(config.whitelist)
         self.log = structlog.get_logger("p2p.connmgr")
         self._handler = handler
         self._message_observer = message_observer
@@ -275,13 +276,13 @@ class ConnectionManager:
             return web.Response(status=400)
         if self._stopping or self._tg is None:
             return web.Response(status=503, text="shutting down")
-        why = refusal(address, self.discouraged, self.banned)
+        why = refusal(address, self.discouraged, self.banned, self.whitelist)
         if why is not None:
             self.log.info("inbound_refused", peer=address, why=why)
             return web.Response(status=403, text=why)
         table = self._table
         if table.inbound_count + table.accepting >= self.config.max_inbound:
-            victim = eviction_candidate(table, self._netgroup_rank)
+            victim = eviction_candidate(table, self._netgroup_rank, self.whitelist)
             if victim is None:
                 self.log.info("inbound_refused", peer=address, why="full")
                 return web.Response(status=503, text="no free inbound slot")
@@ -342,7 +343,7 @@ class ConnectionManager:
         return await self._dial(address, configured=configured)
 
     def _admissible(self, address: str) -> bool:
-        return refusal(address, self.discouraged, self.banned) is None
+        return refusal(address, self.discouraged, self.banned, self.whitelist) is None
 
     # --- peers --------------------------------------------------------------------------
     def _new_peer(self, ws: WebSocket, address: str, *, inbound: bool, configured: bool
@@ -379,7 +380,7 @@ class ConnectionManager:
     def _on_peer_closing(self, peer: Peer, reason: DisconnectReason) -> None:
         # Called the moment the reason is known, before the socket closes, so a misbehaving
         # peer cannot reconnect in between.
-        if reason.discourage:
+        if reason.discourage and peer.address not in self.whitelist:  # noban: closed only
             self.discourage(peer.address, str(reason))
 
     # --- tasks --------------------------------------------------------------------------

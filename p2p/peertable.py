@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import cast
 
 from p2p.address import host_of
-from p2p.banlist import BanList
+from p2p.banlist import BanList, Whitelist
 from p2p.discourage import DiscouragedHosts
 from p2p.eviction import EvictionCandidate, netgroup, select_for_eviction
 from p2p.peer import Peer
@@ -65,9 +65,11 @@ class PeerTable:
         return {peer.address for peer in self.live} | self.dialing
 
 
-def eviction_candidate(table: PeerTable, keyed_hash: Callable[[bytes], int]) -> Peer | None:
+def eviction_candidate(
+    table: PeerTable, keyed_hash: Callable[[bytes], int], whitelist: Whitelist
+) -> Peer | None:
     """The inbound peer to evict for a newcomer when every slot is taken (``p2p.eviction``),
-    or None: then the newcomer is refused."""
+    or None: then the newcomer is refused. Whitelisted peers are never candidates."""
     candidates = [
         EvictionCandidate(
             peer,
@@ -78,14 +80,19 @@ def eviction_candidate(table: PeerTable, keyed_hash: Callable[[bytes], int]) -> 
             peer.stats.last_block_at,
         )
         for peer in table.live
-        if peer.inbound and not peer.closing
+        if peer.inbound and not peer.closing and peer.address not in whitelist
     ]
     chosen = select_for_eviction(candidates, keyed_hash)
     return None if chosen is None else cast(Peer, chosen.key)
 
 
-def refusal(address: str, discouraged: DiscouragedHosts, banned: BanList) -> str | None:
-    """Why ``address`` may not connect (``"discouraged"`` or ``"banned"``), or None."""
+def refusal(
+    address: str, discouraged: DiscouragedHosts, banned: BanList, whitelist: Whitelist
+) -> str | None:
+    """Why ``address`` may not connect (``"discouraged"`` or ``"banned"``), or None; a
+    whitelisted host is never refused."""
+    if address in whitelist:
+        return None
     if discouraged.is_discouraged(address):
         return "discouraged"
     return "banned" if banned.is_banned(address) else None

@@ -43,6 +43,7 @@ class ConnectionConfig:
     max_inbound: int = 64
     peers: tuple[str, ...] = ()  # --peer addresses, kept connected
     dial_from_addrbook: bool = True
+    whitelist: tuple[str, ...] = ()  # subnets with Core's noban permission (p2p.banlist)
     outbound_interval: float = 5.0  # how often the automatic outbound slots are topped up
     connect_timeout: float = 10.0
     retry_initial: float = 1.0  # backoff for configured peers, doubling up to retry_max

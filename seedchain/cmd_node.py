@@ -91,6 +91,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=env("NO_ADDRBOOK_DIAL", "") not in ("", "0"),
         help="dial only --peer addresses, never addresses learned from peers",
     )
+    whitelist = env("WHITELIST")
+    p.add_argument(
+        "--whitelist",
+        action="append",
+        metavar="SUBNET",
+        default=[x.strip() for x in (whitelist or "").split(",") if x.strip()],
+        help="an IP or subnet whose peers are never refused for a ban or discouragement,"
+        " never discouraged for misbehaving and never evicted (Core's -whitelist=noban;"
+        " repeatable)",
+    )
     p.add_argument(
         "--no-listen",
         action="store_true",
@@ -160,6 +170,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             verify_threads=args.verify_threads,
             block_notify=args.block_notify or None,
             dial_from_addrbook=not args.no_addrbook_dial,
+            whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,
             extra={
                 "api_rate_limit": str(args.api_rate_limit),

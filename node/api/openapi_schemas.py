@@ -220,6 +220,7 @@ SCHEMAS: dict[str, Schema] = {
             "bytes_out": integer(),
             "messages_in": integer(),
             "messages_out": integer(),
+            "permissions": {"type": "array", "items": string(enum=["noban"])},
         }
     ),
     "Peers": {"type": "array", "items": ref("Peer")},

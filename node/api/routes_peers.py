@@ -44,7 +44,13 @@ def peer_json(peer: Any) -> Json:
 
 async def list_peers(request: web.Request) -> web.Response:
     manager = request.app[CONTEXT].connmgr
-    peers = [] if manager is None else [peer_json(p) for p in manager.peers()]
+    if manager is None:
+        return web.json_response([])
+    whitelist = getattr(manager, "whitelist", ())
+    peers = [
+        {**peer_json(p), "permissions": ["noban"] if p.address in whitelist else []}
+        for p in manager.peers()
+    ]
     return web.json_response(peers)
 
 

@@ -62,6 +62,7 @@ def test_the_file_fills_in_what_nothing_else_set(tmp_path: Path) -> None:
         tmp_path,
         "cache-mb = 256\npeer = 127.0.0.1:9000\npeer = 127.0.0.1:9001\n"
         "no-persist-mempool = yes\nno-listen = 1\nmax-outbound = 2\n"
+        "whitelist = 127.0.0.0/8\nwhitelist = 10.1.0.0/16\n"
         "[regtest]\nmax-inbound = 5\nlog-level = DEBUG\n",
     )
     cfg = config(tmp_path)
@@ -71,6 +72,7 @@ def test_the_file_fills_in_what_nothing_else_set(tmp_path: Path) -> None:
     assert cfg.listen is False
     assert (cfg.max_outbound, cfg.max_inbound) == (2, 5)
     assert cfg.log_level == "debug"
+    assert cfg.whitelist == ("127.0.0.0/8", "10.1.0.0/16")
     assert config(tmp_path / "elsewhere").cache_mb == 128  # no file there: the default
 
 
@@ -111,6 +113,7 @@ def test_an_explicit_conf_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         ("datadir = /elsewhere\n", "line 1: datadir cannot be set in a configuration file"),
         ("network = main\n", "line 1: network cannot be set in a configuration file"),
         ("max-inbound = 5000\n", "--max-inbound must be between 0 and 1000"),
+        ("whitelist = 10.0.0.1/8\n", "--whitelist: '10.0.0.1/8' is not an IP address or subnet"),
     ],
 )
 def test_bad_files_stop_the_node_with_one_line(
