@@ -20,7 +20,7 @@ import itertools
 import json
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,20 @@ def bits_for_work(hashes: int) -> int:
 
 def sha256d(data: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(data).digest()).digest()
+
+
+@contextlib.asynccontextmanager
+async def mining(miners: Sequence[Any]) -> AsyncIterator[None]:
+    """Run each miner's ``run()`` as a task for the body; cancel them all and wait at the end."""
+    tasks = [asyncio.create_task(miner.run()) for miner in miners]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def wait_for(condition: Callable[[], bool], deadline: float = 20.0) -> None:

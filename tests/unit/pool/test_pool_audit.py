@@ -4,14 +4,13 @@ against the coinbases on a real regtest node (``pool.audit`` and ``seedchain.cmd
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pool_testkit import ALICE, BOB, OPERATOR, pool_config, running_pool, wait_for
+from pool_testkit import ALICE, BOB, OPERATOR, mining, pool_config, running_pool, wait_for
 from test_pool_regtest_node import regtest_node
 
 from consensus.params import REGTEST
@@ -126,15 +125,8 @@ async def test_audit_of_a_pool_on_a_real_node_then_of_a_tampered_ledger(
                 StratumMiner("127.0.0.1", pool.stratum_port, f"{key.address()}.w", threads=1)
                 for key in (ALICE, BOB)
             ]
-            tasks = [asyncio.create_task(m.run()) for m in miners]
-            try:
+            async with mining(miners):
                 await wait_for(lambda: node.chain.height >= 6, deadline=60)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
             await pool.blocks.settle()
             argv = ["audit", "--pool", f"http://127.0.0.1:{pool.api_port}", "--node", url]
             capsys.readouterr()

@@ -4,8 +4,6 @@ formula recomputed here, independently, from the pool's public share log, to the
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from pool_testkit import (
     FakeChain,
     FakeNodeClient,
     bits_for_work,
+    mining,
     pool_config,
     running_pool,
     wait_for,
@@ -111,15 +110,8 @@ async def test_two_miners_five_blocks_pay_the_formula(tmp_path: Path, scheme: st
             StratumMiner("127.0.0.1", pool.stratum_port, ALICE.address() + ".one", threads=1),
             StratumMiner("127.0.0.1", pool.stratum_port, BOB.address() + ".three", threads=3),
         ]
-        tasks = [asyncio.create_task(m.run()) for m in miners]
-        try:
+        async with mining(miners):
             await wait_for(lambda: chain.height >= BLOCKS, deadline=75)
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
         assert all(m.accepted > 0 for m in miners)
         api = f"http://127.0.0.1:{pool.api_port}"
         shares = await fetch_all(api, "/v1/pool/shares", "shares", "after")
