@@ -129,6 +129,8 @@ class NodeMetrics:
         # label children cached by key: .labels() takes a lock and builds a tuple each call
         self._api_children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
         self._accepted_children: dict[str, Counter] = {}
+        self._p2p_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
+        self.p2p_totals = {"in": 0, "out": 0}  # P2P bytes since start (Core's getnettotals)
 
     # --- chain (chain thread) ---------------------------------------------------------------
     def on_chain_update(self, update: ChainUpdate) -> None:
@@ -164,8 +166,16 @@ class NodeMetrics:
             raise ValueError(f"direction must be 'in' or 'out', not {direction!r}")
         if command not in self._known_commands:
             command = "other"
-        self.p2p_bytes.labels(direction, command).inc(size)
-        self.p2p_messages.labels(direction, command).inc()
+        key = (direction, command)
+        children = self._p2p_children.get(key)
+        if children is None:
+            children = self._p2p_children[key] = (
+                self.p2p_bytes.labels(direction, command),
+                self.p2p_messages.labels(direction, command),
+            )
+        children[0].inc(size)
+        children[1].inc()
+        self.p2p_totals[direction] += size
 
     # --- API ----------------------------------------------------------------------------------
     def observe_api(self, method: str, route: str, status: int, seconds: float) -> None:

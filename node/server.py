@@ -80,6 +80,7 @@ class Node:
         self.metrics = NodeMetrics()
         self.api: ApiServer | None = None
         self.started = asyncio.Event()
+        self.started_at: float | None = None  # Unix time the node finished starting
         interactive = sys.stderr.isatty() and config.log_format in ("auto", "console")
         self.progress = SyncProgress(interactive)
         self._activation_requested = asyncio.Event()
@@ -344,6 +345,7 @@ class Node:
                     notifier = BlockNotifier(self, self.config.block_notify)
                     tasks.create_task(notifier.run(), name="block-notify")
                 tasks.create_task(self._report_status(), name="status")
+                self.started_at = time.time()
                 self.started.set()
         finally:
             await self.api.aclose()

@@ -26,6 +26,7 @@ from node.api import (
     routes_chain,
     routes_mempool,
     routes_mining,
+    routes_node,
     routes_outspends,
     routes_peers,
     routes_stats,
@@ -103,6 +104,7 @@ def create_api(
         routes_verdicts,
         routes_admin,
         routes_stats,
+        routes_node,
         events,
     ):
         app.add_routes(module.routes())

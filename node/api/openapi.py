@@ -165,6 +165,10 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_text("metrics"), (), [], None, False),
     ("/v1/openapi.json", "get", "openapi", "node", "This document",
      _ok_json({"type": "object"}, "the OpenAPI description"), (), [], None, False),
+    ("/v1/node", "get", "getNode", "node",
+     "Versions, uptime, P2P connections and byte totals, relay fees (as Bitcoin Core's"
+     " getnetworkinfo, uptime and getnettotals)",
+     _ok_json(ref("Node"), "the node"), (), [], None, False),
     ("/v1/chain", "get", "getChain", "chain", "The active chain's tip and the node's state",
      _ok_json(ref("Chain"), "chain summary"), (), [], None, False),
     ("/v1/chain/tips", "get", "getChainTips", "chain",

@@ -117,4 +117,31 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "unbroadcast": BOOL,
         }
     ),
+    "Node": obj(
+        {
+            "version": string(),
+            "user_agent": string(),
+            "protocol_version": integer(),
+            "network": string(enum=["main", "test", "regtest"]),
+            "started_at": {"type": "integer", "nullable": True},
+            "uptime": integer(description="seconds since the node finished starting"),
+            "p2p": obj(
+                {
+                    "enabled": BOOL,
+                    "listening": BOOL,
+                    "port": {"type": "integer", "nullable": True},
+                    "connections": obj({"in": integer(), "out": integer(), "total": integer()}),
+                    "max_inbound": integer(),
+                    "max_outbound": integer(),
+                    "whitelist": {"type": "array", "items": string()},
+                    "totals": obj({"in": integer(), "out": integer()}),
+                }
+            ),
+            "relay_fee_rate": integer(),
+            "incremental_fee_rate": integer(),
+            "mempool_max_bytes": integer(),
+            "pow_backend": string(),
+            "python": string(),
+        }
+    ),
 }

@@ -143,3 +143,22 @@ async def test_block_stats(tmp_path: Path) -> None:
         assert (reply.status, reply.error_code) == (404, "block_not_found")
         reply = await api.get("/v1/block/xyz/stats")
         assert (reply.status, reply.error_code) == (400, "bad_hash")
+
+
+async def test_node_info(tmp_path: Path) -> None:
+    async with live_api(tmp_path, listen=True) as api:
+        info = await api.get_json("/v1/node")
+        assert info["network"] == "regtest" and info["version"] == "0.1.0"
+        assert info["user_agent"] == "/seedchain:0.1.0/" and info["protocol_version"] >= 1
+        assert info["uptime"] >= 0 and info["started_at"] is not None
+        p2p = info["p2p"]
+        assert p2p["enabled"] and p2p["listening"] and isinstance(p2p["port"], int)
+        assert p2p["connections"] == {"in": 0, "out": 0, "total": 0}
+        assert (p2p["max_inbound"], p2p["max_outbound"], p2p["whitelist"]) == (64, 8, [])
+        assert p2p["totals"] == {"in": 0, "out": 0}
+        assert info["relay_fee_rate"] == 1 and info["mempool_max_bytes"] > 0
+        assert info["pow_backend"].startswith(("native", "hashlib"))
+        api.node.metrics.p2p_message("in", "ping", 40)
+        api.node.metrics.p2p_message("out", "nonsense", 7)  # counted as "other"
+        totals = (await api.get_json("/v1/node"))["p2p"]["totals"]
+        assert totals == {"in": 40, "out": 7}
