@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("node", "wallet", "mine", "pool", "miner", "audit", "bench", "demo", "verify")
+COMMANDS = ("node", "status", "wallet", "mine", "pool", "miner", "audit", "bench", "demo", "verify")
 
 
 class CommandError(Exception):

@@ -24,6 +24,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from seedchain.cli import CommandError
+from seedchain.httpjson import get_json
 from seedchain.runner import env
 
 if TYPE_CHECKING:
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
     from pool.audit import BlockAudit
 
-MAX_RESPONSE = 16 * 1024 * 1024
 SHARE_PAGE = 1000
 BLOCK_PAGE = 100
 LIVE = frozenset({"pending", "accepted", "confirmed"})
@@ -61,23 +61,7 @@ class Fetcher:
 
     async def json(self, url: str, *, missing_ok: bool = False) -> Any:
         """GET ``url`` as JSON; None for a 404 when ``missing_ok``."""
-        import aiohttp
-
-        try:
-            async with self.session.get(url) as response:
-                body = await response.content.read(MAX_RESPONSE + 1)
-                if response.status == 404 and missing_ok:
-                    return None
-                if response.status != 200:
-                    raise CommandError(f"{url} answered {response.status}")
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise CommandError(f"cannot reach {url}: {exc or type(exc).__name__}") from None
-        if len(body) > MAX_RESPONSE:
-            raise CommandError(f"{url} answered more than {MAX_RESPONSE} bytes")
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise CommandError(f"{url} did not answer JSON") from None
+        return await get_json(self.session, url, missing_ok=missing_ok)
 
     async def blocks(self, pool: str) -> list[dict[str, Any]]:
         """Every found block, newest first."""

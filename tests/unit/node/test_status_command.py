@@ -1,0 +1,42 @@
+"""``seedchain status``: one report about a running node from its public API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from seedchain.cli import main
+from tests.framework.util import free_port
+from tests.unit.node.test_api_support import live_api
+
+
+async def test_status_of_a_live_node(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with live_api(tmp_path, listen=True) as api:
+        await api.generate(3)
+        url = api.server.url
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, ["status", "--node", url, "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["chain"]["height"] == 3 and report["node"]["network"] == "regtest"
+        assert report["mining"]["hashps_blocks"] == 3 and report["peers"] == []
+        assert report["mempool"]["count"] == 0
+        assert await asyncio.to_thread(main, ["status", "--node", url]) == 0
+        text = capsys.readouterr().out
+        assert "height 3 (synced" in text and "/seedchain:0.1.0/ on regtest" in text
+        assert "0 in, 0 out (limits 64 in, 8 out)" in text
+
+
+def test_status_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    assert main(["status", "--node", url]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: cannot reach {url}/v1/") and len(err.splitlines()) == 1
+    assert main(["status", "--node", url, "--watch", "0"]) == 1
+    assert "--watch must be between" in capsys.readouterr().err
+    assert main(["status", "--node", "ftp://x"]) == 1
+    assert capsys.readouterr().err.startswith("error: ")
