@@ -223,6 +223,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="build and sign it, ask the node whether it would accept it, send nothing",
     )
+    send.add_argument(
+        "--from",
+        dest="coin_from",
+        action="append",
+        metavar="ADDRESS|TXID:VOUT",
+        help="coin control: spend only these coins, or the coins of these addresses"
+        " (repeatable; with 'max', all of them)",
+    )
     _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)
 

@@ -195,6 +195,7 @@ SEND_ALL = "max"
 
 def cmd_send(args: argparse.Namespace) -> int:
     from wallet.amounts import parse_amount
+    from wallet.coincontrol import parse_choice
     from wallet.engine import parse_address
 
     location = wallet_location(args)
@@ -211,11 +212,14 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise CommandError(f"amount {SEND_ALL!r} sends everything to one address only")
     payments = [] if send_all else [(a, parse_amount(amount)) for a, amount in pairs]
     fee_rate = fee_rate_option(args)
+    only = parse_choice(args.coin_from or [], location.params)
 
     async def body(session: WalletSession) -> Any:
         if send_all:
-            return await session.send_all(args.address, fee_rate, dry_run=args.dry_run)
-        return await session.send_many(payments, fee_rate, dry_run=args.dry_run)
+            return await session.send_all(
+                args.address, fee_rate, dry_run=args.dry_run, only=only
+            )
+        return await session.send_many(payments, fee_rate, dry_run=args.dry_run, only=only)
 
     result = with_session(args, body)
     data = result.to_json()

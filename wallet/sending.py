@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from consensus.hashing import hash_to_hex
 from consensus.transaction import OutPoint, Transaction, TxOut
+from wallet.coincontrol import CoinChoice, chosen_coins
 from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InvalidAddress, InvalidAmount, InvalidFeeBumpTarget
 from wallet.history import CONFIRMED, CONFLICTED, WalletCoin, WalletView
@@ -116,13 +117,14 @@ async def send_payments(
     fee_rate: int | None = None,
     *,
     dry_run: bool = False,
+    only: CoinChoice | None = None,
 ) -> SendResult:
     """Pay each ``(address, units)`` in one transaction
     (:meth:`wallet.session.WalletSession.send_many`): sync, select among spendable coins not
-    reserved by a pending send, build, save, broadcast. An address may appear once (as
-    Bitcoin Core's ``sendmany``)."""
+    reserved by a pending send (among the coins ``only`` names, if given), build, save,
+    broadcast. An address may appear once (as Bitcoin Core's ``sendmany``)."""
     asked, outputs = _recipients(session, payments)
-    coins, rate, meta = await _prepare(session, fee_rate)
+    coins, rate, meta = await _prepare(session, fee_rate, only)
     built = build_payments(
         session.keychain,
         coins,
@@ -136,12 +138,17 @@ async def send_payments(
 
 
 async def send_all(
-    session: WalletSession, address: str, fee_rate: int | None = None, *, dry_run: bool = False
+    session: WalletSession,
+    address: str,
+    fee_rate: int | None = None,
+    *,
+    dry_run: bool = False,
+    only: CoinChoice | None = None,
 ) -> SendResult:
-    """Send every spendable coin not reserved by a pending send to ``address``, the fee taken
-    from the amount, with no change (Bitcoin Core's ``sendall``)."""
+    """Send every spendable coin not reserved by a pending send (every coin ``only`` names, if
+    given) to ``address``, the fee taken from the amount, with no change (Core's ``sendall``)."""
     lock = parse_address(address, session.params)
-    coins, rate, meta = await _prepare(session, fee_rate)
+    coins, rate, meta = await _prepare(session, fee_rate, only)
     built = build_sweep(
         session.keychain,
         coins,
@@ -165,12 +172,14 @@ async def rate_or_estimate(
 
 
 async def _prepare(
-    session: WalletSession, fee_rate: int | None
+    session: WalletSession, fee_rate: int | None, only: CoinChoice | None = None
 ) -> tuple[list[SpendableCoin], int, WalletMetadata]:
-    """A send's start: sync, then the coins it may spend, its fee rate and the metadata."""
+    """A send's start: sync, then the coins it may spend (those ``only`` names, when given),
+    its fee rate and the metadata."""
     view = await session.sync()
+    coins = view.spendable_coins() if only is None else chosen_coins(view, only)
     rate = await rate_or_estimate(session, fee_rate)
-    return [_spendable(coin) for coin in view.spendable_coins()], rate, session.reconciled()
+    return [_spendable(coin) for coin in coins], rate, session.reconciled()
 
 
 async def _finish(

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from wallet.coincontrol import CoinChoice
 from wallet.cpfp import CpfpResult, child_pays_for_parent
 from wallet.errors import (
     BroadcastRejected,
@@ -262,16 +263,23 @@ class WalletSession:
         fee_rate: int | None = None,
         *,
         dry_run: bool = False,
+        only: CoinChoice | None = None,
     ) -> SendResult:
         """Pay each ``(address, units)`` in one transaction (``dry_run``: build, sign and ask
-        the node's verdict, but save and send nothing)."""
-        return await send_payments(self, payments, fee_rate, dry_run=dry_run)
+        the node's verdict, but save and send nothing; ``only``: spend only these coins)."""
+        return await send_payments(self, payments, fee_rate, dry_run=dry_run, only=only)
 
     async def send_all(
-        self, address: str, fee_rate: int | None = None, *, dry_run: bool = False
+        self,
+        address: str,
+        fee_rate: int | None = None,
+        *,
+        dry_run: bool = False,
+        only: CoinChoice | None = None,
     ) -> SendResult:
-        """Send every spendable coin to ``address``, the fee taken from the amount."""
-        return await send_all(self, address, fee_rate, dry_run=dry_run)
+        """Send every spendable coin (every one ``only`` names) to ``address``, the fee taken
+        from the amount."""
+        return await send_all(self, address, fee_rate, dry_run=dry_run, only=only)
 
     async def cpfp(self, parent_txid: bytes, fee_rate: int | None = None) -> CpfpResult:
         """Speed up an unconfirmed transaction paying us by spending our outputs of it
