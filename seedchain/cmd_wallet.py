@@ -198,6 +198,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--index", type=int, default=None, help="show the receiving address at this index"
     )
     address.add_argument("--label", default=None, help="label the fresh address with TEXT")
+    address.add_argument(
+        "--amount", default=None, help="ask for this many coins in the payment URI (BIP 21)"
+    )
+    address.add_argument("--message", default=None, help="a message for the payment URI")
     address.set_defaults(wallet_handler=cmd_address)
 
     balance = commands.add_parser("balance", parents=[common], help="confirmed and pending coins")
@@ -211,9 +215,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " recipients in one transaction (each address once). AMOUNT 'max' sends every"
         " spendable coin to one ADDRESS, the fee taken from it, with no change.",
     )
-    send.add_argument("address", metavar="ADDRESS")
+    send.add_argument("address", metavar="ADDRESS", help="an address, or a seedchain: URI")
     send.add_argument(
-        "amount", metavar="AMOUNT", help="coins, e.g. 12.5 (at most 8 decimals), or 'max'"
+        "amount",
+        metavar="AMOUNT",
+        nargs="?",
+        help="coins, e.g. 12.5 (at most 8 decimals), or 'max'; optional after a URI with one",
     )
     send.add_argument(
         "more", nargs="*", metavar="ADDRESS AMOUNT", help="further recipients, in pairs"

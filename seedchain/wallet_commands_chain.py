@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from seedchain.cli import CommandError
@@ -18,6 +19,7 @@ from seedchain.wallet_context import (
     fee_rate_option,
     synced,
     synced_with_labels,
+    update_metadata,
     wallet_location,
     with_session,
 )
@@ -37,6 +39,7 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
     from wallet.history import HistoryEntry, WalletCoin
+    from wallet.payuri import PaymentRequest
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
@@ -194,11 +197,17 @@ SEND_ALL = "max"
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from wallet.amounts import parse_amount
+    from wallet.amounts import format_amount, parse_amount
     from wallet.coincontrol import parse_choice
     from wallet.engine import parse_address
 
     location = wallet_location(args)
+    request = _payment_request(args, location.params)
+    if request is not None:
+        assert request.amount is not None
+        args.address, args.amount = request.address, format_amount(request.amount)
+    if args.amount is None:
+        raise CommandError("give AMOUNT after ADDRESS (coins, or 'max')")
     words = [args.address, args.amount, *args.more]
     if len(words) % 2:
         raise CommandError(
@@ -224,6 +233,12 @@ def cmd_send(args: argparse.Namespace) -> int:
     result = with_session(args, body)
     data = result.to_json()
     refused = result.dry_run and not data["allowed"]
+    note = None if request is None else (request.message or request.label)
+    if note and not result.dry_run:  # the request's words become the payment's label
+        from wallet.labels import with_label
+
+        data["label"] = note
+        update_metadata(location, lambda meta: with_label(meta, data["txid"], note))
     if args.json:
         print_json(data)
         return 1 if refused else 0
@@ -245,6 +260,32 @@ def cmd_send(args: argparse.Namespace) -> int:
         ]
     )
     return 0
+
+
+def _payment_request(args: argparse.Namespace, params: Any) -> PaymentRequest | None:
+    """``send URI [AMOUNT]``: the request, its amount settled (the URI's, or AMOUNT when the URI
+    names none; both must agree); None for a plain ``send ADDRESS AMOUNT``."""
+    from wallet.amounts import parse_amount
+    from wallet.payuri import is_uri, parse_uri
+
+    if not is_uri(args.address):
+        return None
+    if args.more:
+        raise CommandError("a payment URI pays one recipient: send URI [AMOUNT]")
+    request = parse_uri(args.address, params)
+    given = None
+    if args.amount is not None:
+        if args.amount.strip().lower() == SEND_ALL:
+            raise CommandError(f"{SEND_ALL!r} does not go with a payment URI")
+        given = parse_amount(args.amount)
+    if request.amount is not None and given is not None and given != request.amount:
+        raise CommandError(
+            f"the URI asks for {format_coins(request.amount)}, AMOUNT says {format_coins(given)}"
+        )
+    amount = request.amount if request.amount is not None else given
+    if amount is None:
+        raise CommandError("the URI names no amount: give AMOUNT after it")
+    return replace(request, amount=amount)
 
 
 def _txid_argument(args: argparse.Namespace) -> bytes:

@@ -135,11 +135,15 @@ def cmd_address(args: argparse.Namespace) -> int:
     if args.index is not None and not 0 <= args.index < 2**31:
         raise CommandError(f"--index must be between 0 and {2**31 - 1}")
 
+    from wallet.amounts import parse_amount
     from wallet.labels import check_label_text
+    from wallet.payuri import encode_uri
 
     label = check_label_text(args.label or "")
     if label and args.index is not None:
         raise CommandError("--label goes with a fresh address; label others with `label`")
+    amount = None if args.amount is None else parse_amount(args.amount)
+    message = check_label_text(args.message or "")
 
     async def body(session: WalletSession) -> tuple[int, str, str]:
         if args.index is not None:
@@ -148,10 +152,12 @@ def cmd_address(args: argparse.Namespace) -> int:
         return session.new_address(label)
 
     index, address, path = with_session(args, body, needs_node=False)
+    uri = encode_uri(address, amount, label or None, message or None)
     if args.json:
-        print_json({"address": address, "index": index, "path": path, "label": label or None})
+        data = {"address": address, "index": index, "path": path, "label": label or None}
+        print_json({**data, "uri": uri})
     elif is_tty():
-        print_pairs([("address", address), ("index", str(index)), ("path", path)])
+        print_pairs([("address", address), ("index", str(index)), ("path", path), ("uri", uri)])
     else:
         print(address)
     return 0

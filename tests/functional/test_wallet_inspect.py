@@ -1,6 +1,6 @@
-"""``seedchain wallet tx`` and ``addresses`` through the CLI against a real regtest node
-process: a send seen from the payer and the payee, input by input and output by output, and
-every address with what it received and holds."""
+"""``seedchain wallet tx``, ``addresses`` and payment URIs through the CLI against a real
+regtest node process: a send seen from the payer and the payee, input by input and output by
+output; every address with what it received and holds; a payment request paid by URI."""
 
 from __future__ import annotations
 
@@ -70,3 +70,26 @@ def test_tx_and_addresses(tmp_path: Path) -> None:
         unknown = alice.run("tx", "ab" * 32, check=False)
         assert_one_line_error(unknown, "is not one of this wallet's")
         assert_one_line_error(alice.run("tx", "xyz", check=False), "expected 64 hex digits")
+
+
+def test_a_payment_request_paid_by_uri(tmp_path: Path) -> None:
+    with run_node(tmp_path) as node:
+        shop = Wallet(tmp_path / "shop", node)
+        buyer = Wallet(tmp_path / "buyer", node)
+        shop.create()
+        buyer.create()
+        node.generate(101, buyer.address())
+        request = shop.json("address", "--amount", "2.5", "--message", "Invoice 7 & co")
+        uri = request["uri"]
+        assert uri == f"seedchain:{request['address']}?amount=2.5&message=Invoice%207%20%26%20co"
+        mismatch = buyer.run("send", uri, "3", check=False)
+        assert_one_line_error(mismatch, "the URI asks for 2.5, AMOUNT says 3")
+        assert_one_line_error(buyer.run("send", uri, "max", check=False), "'max' does not go")
+        paid = buyer.json("send", uri)
+        assert paid["amount"] == 250_000_000 and paid["label"] == "Invoice 7 & co"
+        assert buyer.json("label", paid["txid"])["label"] == "Invoice 7 & co"
+        open_request = shop.json("address")["uri"]  # no amount: the payer names it
+        assert_one_line_error(buyer.run("send", open_request, check=False), "names no amount")
+        assert buyer.json("send", open_request, "0.5")["amount"] == 50_000_000
+        node.generate(1, ELSEWHERE)
+        assert shop.json("balance")["confirmed"] == 300_000_000
