@@ -22,7 +22,6 @@ CVE-2012-2459 mutation) is refused without marking the header.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Generator, Iterable, Sequence
 from pathlib import Path
 
@@ -49,16 +48,17 @@ from node.chain_manual import leave_failed_tip
 from node.chain_types import (
     CONNECT_BATCH_BLOCKS,
     CONNECT_BATCH_TXS,
-    DECODED_BLOCK_FACTOR,
     RECENT_BLOCKS_BYTES,
     AcceptResult,
     ActivationBudget,
     ChainListener,
     ChainUpdate,
+    RecentBlocks,
     UnknownParent,
 )
 from node.coins import CoinCache, utxo_set_hash
 from node.orphans import OrphanBlocks
+from node.prune import Pruner
 from node.storage import ChainStore, StorageError
 
 __all__ = [
@@ -93,12 +93,13 @@ class ChainState:
         self.orphans = OrphanBlocks(max_orphans)
         self.listeners: list[ChainListener] = []
         self._candidates: set[ChainEntry] = set()
-        self._recent_blocks: OrderedDict[bytes, Block] = OrderedDict()
-        self._recent_bytes = 0
+        self._recent_blocks = RecentBlocks()
         self._next_seq = 1
         self.last_flush = time.monotonic()
         self._activating = False  # an ``activation`` is under way (perhaps suspended)
         self.stored_tip: ChainEntry  # the block whose UTXO set the database holds
+        self.pruned_height = store.pruned_height()  # blocks at or below it: no data (node.prune)
+        self.pruner: Pruner | None = None  # set by the node when --prune is on
         self._load()
 
     @classmethod
@@ -301,7 +302,7 @@ class ChainState:
         with self.store.write():
             self.store.put_block(entry.hash, block.encoded)
             self.store.set_status(entry.hash, int(entry.status), entry.seq)
-        self._remember_block(block)
+        self._recent_blocks.remember(block)
         self._update_chain_data(entry)
         if not activate:
             return AcceptResult("stored", entry)
@@ -314,13 +315,9 @@ class ChainState:
             raise KnownInvalidBlock(f"block {entry.hash_hex} or an ancestor failed validation")
         return AcceptResult("connected" if self.is_active(entry) else "stored", entry)
 
-    def _remember_block(self, block: Block) -> None:
-        """Keep recently stored blocks decoded for their connection (bounded in bytes)."""
-        self._recent_blocks[block.hash] = block
-        self._recent_bytes += block.size * DECODED_BLOCK_FACTOR
-        while self._recent_bytes > RECENT_BLOCKS_BYTES and len(self._recent_blocks) > 1:
-            _, old = self._recent_blocks.popitem(last=False)
-            self._recent_bytes -= old.size * DECODED_BLOCK_FACTOR
+    def forget_recent(self, hashes: Iterable[bytes]) -> None:
+        """Drop the decoded copies of blocks whose data is gone (``node.prune``)."""
+        self._recent_blocks.forget(hashes)
 
     def _update_chain_data(self, entry: ChainEntry) -> None:
         """Mark ``entry`` and its descendants with data as having a complete chain of data."""
@@ -356,7 +353,7 @@ class ChainState:
         best = tip
         stale = []
         for entry in self._candidates:
-            if entry.chainwork < tip.chainwork or entry.failed:
+            if entry.chainwork < tip.chainwork or entry.failed or self._beyond_pruning(entry):
                 stale.append(entry)
             elif entry is not best and better(entry, best) and entry.chainwork > tip.chainwork:
                 best = entry
@@ -364,6 +361,11 @@ class ChainState:
             if entry is not tip:
                 self._candidates.discard(entry)
         return best
+
+    def _beyond_pruning(self, entry: ChainEntry) -> bool:
+        """A branch that forks below the pruned height: taking it would need undo data that
+        pruning deleted (``node.prune``)."""
+        return bool(self.pruned_height) and find_fork(self.tip, entry).height < self.pruned_height
 
     def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:
         """Move the tip to the most-work valid chain we have data for; notify listeners.

@@ -296,6 +296,8 @@ def notify_and_flush(chain: ChainState, update: ChainUpdate) -> None:
             listener(update)
     finally:
         maybe_flush(chain, update)
+        if chain.pruner is not None:
+            chain.pruner.maybe_prune(chain)
 
 
 def maybe_flush(chain: ChainState, update: ChainUpdate) -> None:

@@ -50,6 +50,12 @@ def invalidate_block(chain: ChainState, block_hash: bytes) -> ChainUpdate:
             f" {MAX_INVALIDATE_DEPTH} are taken off the chain at once (invalidate a later block"
             " first)",
         )
+    if chain.is_active(entry) and entry.height <= chain.pruned_height:
+        raise ManualVerdictError(
+            "pruned",
+            f"the block is at height {entry.height}, where this pruned node has no undo data"
+            f" left (pruned up to {chain.pruned_height})",
+        )
     chain._mark_failed(entry)
     return leave_failed_tip(chain)
 

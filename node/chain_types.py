@@ -8,7 +8,8 @@ callers keep importing them from ``node.chain``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from consensus.block import Block
@@ -104,3 +105,26 @@ class ActivationBudget:
             self.txs += estimated_txs(self._recent, entry)
             taken.append(entry)
         return taken
+
+
+class RecentBlocks(OrderedDict[bytes, Block]):
+    """Recently stored blocks, kept decoded for their connection, oldest first; bounded to
+    ``RECENT_BLOCKS_BYTES`` of decoded size (at least the newest block stays)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.nbytes = 0
+
+    def remember(self, block: Block) -> None:
+        self[block.hash] = block
+        self.nbytes += block.size * DECODED_BLOCK_FACTOR
+        while self.nbytes > RECENT_BLOCKS_BYTES and len(self) > 1:
+            _, old = self.popitem(last=False)
+            self.nbytes -= old.size * DECODED_BLOCK_FACTOR
+
+    def forget(self, hashes: Iterable[bytes]) -> None:
+        """Drop the copies of blocks whose data is gone (``node.prune``)."""
+        for block_hash in hashes:
+            old = self.pop(block_hash, None)
+            if old is not None:
+                self.nbytes -= old.size * DECODED_BLOCK_FACTOR

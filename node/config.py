@@ -18,6 +18,9 @@ from p2p.banlist import InvalidSubnet, parse_subnet
 LogFormat = Literal["auto", "console", "json"]
 
 
+MIN_PRUNE_MIB = 550  # Core's minimum -prune on main and test; regtest takes any size
+
+
 class ConfigError(ValueError):
     """A flag or variable with a value the node cannot use (one-line message)."""
 
@@ -82,6 +85,8 @@ class NodeConfig:
     verify_processes: int = 0
     verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions
     block_notify: str | None = None  # a shell command run when the tip changes (%s: its hash)
+    prune_bytes: int = 0  # keep stored blocks under this many bytes (node.prune); 0: keep all
+    prune_keep_blocks: int = 288  # Core's MIN_BLOCKS_TO_KEEP (tests lower it)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,6 +107,14 @@ class NodeConfig:
             raise ConfigError("--max-outbound must be between 0 and 64")
         if not 0 <= self.max_inbound <= 1000:
             raise ConfigError("--max-inbound must be between 0 and 1000")
+        if self.prune_bytes < 0 or (
+            self.prune_bytes
+            and self.params.name != "regtest"
+            and self.prune_bytes < MIN_PRUNE_MIB * 1024 * 1024
+        ):
+            raise ConfigError(f"--prune must be 0 (off) or at least {MIN_PRUNE_MIB} MiB")
+        if self.prune_keep_blocks < 1:
+            raise ConfigError("prune_keep_blocks must be at least 1")
         for subnet in self.whitelist:
             try:
                 parse_subnet(subnet)

@@ -38,6 +38,7 @@ from node.metrics import NodeMetrics
 from node.miner import BlockMiner
 from node.netsync import NetSync
 from node.progress import SyncProgress
+from node.prune import Pruner, PruneSettings
 from node.runtime import tune_gc
 from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
@@ -216,6 +217,11 @@ class Node:
             self._verifier = ParallelVerifier(self.config.verify_processes)
             kwargs["verifier"] = self._verifier
         self.chain = ChainState.open(self.config.datadir, self.params, **kwargs)
+        if self.config.prune_bytes:
+            self.chain.pruner = Pruner(
+                PruneSettings(self.config.prune_bytes, self.config.prune_keep_blocks)
+            )
+            self.chain.pruner.maybe_prune(self.chain)  # a target lowered since the last run
         policy = MempoolPolicy(max_bytes=self.config.mempool_mb * 1024 * 1024)
         estimator = FeeEstimator()
         self.keeper.load_fee_estimates(estimator)

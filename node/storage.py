@@ -12,7 +12,7 @@ work, as when storing blocks that arrive while syncing. May import consensus and
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,6 +56,7 @@ class ChainStore:
         self.db.executescript(_SCHEMA)
         self._in_write = False
         self._batching = False
+        self.written_bytes = 0  # block and undo bytes written since opening (node.prune)
         version = self.get_meta("schema_version")
         if version is None:
             with self.write():
@@ -159,6 +160,7 @@ class ChainStore:
         self.db.execute(
             "INSERT OR REPLACE INTO blocks (hash, data) VALUES (?, ?)", (block_hash, data)
         )
+        self.written_bytes += len(data)
 
     def get_block(self, block_hash: bytes) -> bytes | None:
         row = self.db.execute("SELECT data FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
@@ -172,6 +174,44 @@ class ChainStore:
         self.db.execute(
             "INSERT OR REPLACE INTO undo (hash, data) VALUES (?, ?)", (block_hash, data)
         )
+        self.written_bytes += len(data)
+
+    # --- pruning (node.prune) -----------------------------------------------------------------
+    def stored_bytes(self) -> int:
+        """The bytes of every stored block and undo record (what ``--prune`` bounds)."""
+        total = 0
+        for table in ("blocks", "undo"):
+            row = self.db.execute(f"SELECT COALESCE(SUM(LENGTH(data)), 0) FROM {table}")
+            total += int(row.fetchone()[0])
+        return total
+
+    def data_sizes(self, hashes: Sequence[bytes]) -> dict[bytes, int]:
+        """The bytes the block and undo record of each of ``hashes`` take (absent: 0)."""
+        sizes = dict.fromkeys(hashes, 0)
+        for table in ("blocks", "undo"):
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = self.db.execute(
+                    f"SELECT hash, LENGTH(data) FROM {table} WHERE hash IN ({marks})", chunk
+                )
+                for block_hash, size in rows:
+                    sizes[bytes(block_hash)] += int(size)
+        return sizes
+
+    def prune(self, hashes: Sequence[bytes], pruned_height: int) -> None:
+        """Delete the blocks and undo records of ``hashes`` and record ``pruned_height`` (every
+        block at or below it is gone), in one transaction."""
+        with self.write():
+            rows = [(block_hash,) for block_hash in hashes]
+            self.db.executemany("DELETE FROM blocks WHERE hash = ?", rows)
+            self.db.executemany("DELETE FROM undo WHERE hash = ?", rows)
+            self.set_meta("pruned_height", str(pruned_height).encode())
+
+    def pruned_height(self) -> int:
+        """The height at and below which blocks were pruned (0: nothing was)."""
+        raw = self.get_meta("pruned_height")
+        return 0 if raw is None else int(raw)
 
     def get_undo(self, block_hash: bytes) -> BlockUndo:
         row = self.db.execute("SELECT data FROM undo WHERE hash = ?", (block_hash,)).fetchone()

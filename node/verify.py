@@ -58,12 +58,23 @@ def rebuild_utxo_hash(
     return VerifyReport(len(path), tip_hash, len(view.coins), rebuilt)
 
 
+class PrunedDatabase(VerifyError):
+    """The database was pruned: the blocks a check (or a repair) would replay are gone."""
+
+
 def verify_datadir(
     datadir: Path, params: ChainParams, check_signatures: bool = False
 ) -> VerifyReport:
-    """Open ``datadir``'s chain database and check it; returns the report or raises."""
+    """Open ``datadir``'s chain database and check it; returns the report or raises
+    (:class:`PrunedDatabase` first, before reading anything else, for a pruned one)."""
     store = ChainStore(datadir / "chain.sqlite")
     try:
+        pruned = store.pruned_height()
+        if pruned:
+            raise PrunedDatabase(
+                f"the node pruned its blocks up to height {pruned}: checking (or rebuilding) the"
+                " UTXO set needs every block since genesis"
+            )
         report = rebuild_utxo_hash(store, params, check_signatures)
         stored = utxo_set_hash(store.iter_coins())
         if stored != report.utxo_hash:

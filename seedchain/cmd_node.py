@@ -79,6 +79,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " together (0: the chain thread alone; default: one less than the CPU count)",
     )
     p.add_argument(
+        "--prune",
+        type=int,
+        default=env("PRUNE", "0"),
+        metavar="MiB",
+        help="keep the stored blocks under this many MiB, deleting the oldest (Core's -prune;"
+        " at least 550, or 0: keep every block). A pruned node keeps no address index",
+    )
+    p.add_argument(
         "--block-notify",
         default=env("BLOCK_NOTIFY"),
         metavar="CMD",
@@ -169,6 +177,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             verify_processes=args.verify_processes,
             verify_threads=args.verify_threads,
             block_notify=args.block_notify or None,
+            prune_bytes=args.prune * 1024 * 1024,
             dial_from_addrbook=not args.no_addrbook_dial,
             whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from node.config import default_datadir
     from node.datadir import DatadirLock, DatadirLocked
     from node.storage import StorageError
-    from node.verify import VerifyError, verify_datadir
+    from node.verify import PrunedDatabase, VerifyError, verify_datadir
 
     params = network(args.network)
     datadir = Path(args.datadir).expanduser() if args.datadir else default_datadir(params)
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 report = verify_datadir(datadir, params, check_signatures=args.signatures)
             except (VerifyError, StorageError) as exc:
-                if not args.repair:
+                if not args.repair or isinstance(exc, PrunedDatabase):
                     raise
                 repaired = str(exc)
                 rebuild_chainstate(datadir, params)

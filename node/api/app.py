@@ -161,7 +161,12 @@ class ApiServer:
         node = self.node
         config = node.config
         self._listen_for_events(attach=True)
-        index = await node.call(AddressIndex.open, config.datadir, node.params)
+        # A pruned node keeps no address index (as Core's -txindex needs every block).
+        index = (
+            None
+            if config.prune_bytes
+            else await node.call(AddressIndex.open, config.datadir, node.params)
+        )
         await node.call(self.context.attach, index)
         self._attached = True
         self._tasks.append(asyncio.create_task(self._catch_up_index(), name="api-index"))

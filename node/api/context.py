@@ -166,6 +166,12 @@ class ApiContext:
         """Chain thread: the address index, caught up with the chain (one more bounded step
         is tried here); 503 ``index_syncing`` while it is still behind."""
         index = self.index
+        if index is None and self.node.config.prune_bytes:
+            raise ApiError(
+                503,
+                "index_disabled",
+                "this node is pruned: it keeps no address or transaction index",
+            )
         if index is None:
             raise ApiError(503, "index_unavailable", "the address index is not open")
         if not index.is_synced(self.node.chain) and not self._index_step(index):

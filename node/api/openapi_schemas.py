@@ -98,6 +98,8 @@ SCHEMAS: dict[str, Schema] = {
             "headers": integer(description="height of the best validated header chain"),
             "initial_block_download": BOOL,
             "verification_progress": {"type": "number", "minimum": 0, "maximum": 1},
+            "pruned": BOOL,
+            "prune_height": nullable(integer(description="blocks up to here have no data")),
         }
     ),
     "Block": obj(

@@ -53,6 +53,8 @@ def _chain_info_on_chain(ctx: ApiContext) -> Json:
         "difficulty": difficulty(tip.header.bits, params),
         "median_time": tip.median_time_past,
         "mempool": {"count": len(mempool), "bytes": mempool.bytes},
+        "pruned": chain.pruner is not None or chain.pruned_height > 0,
+        "prune_height": chain.pruned_height if chain.pruned_height else None,
     }
 
 
@@ -131,19 +133,28 @@ async def block(request: web.Request) -> web.Response:
     return web.json_response(await ctx.call(_block_on_chain, ctx, block_hash))
 
 
+def no_block_data(ctx: ApiContext, entry: ChainEntry) -> ApiError:
+    """404 for a block whose header is known and data is not: pruned, or never received."""
+    if entry.height <= ctx.chain.pruned_height:
+        return ApiError(
+            404, "block_pruned", f"this node pruned blocks up to height {ctx.chain.pruned_height}"
+        )
+    return ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+
+
 def _raw_on_chain(ctx: ApiContext, block_hash: bytes) -> bytes:
-    _entry(ctx, block_hash)
+    entry = _entry(ctx, block_hash)
     raw = ctx.chain.store.get_block(block_hash)
     if raw is None:
-        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+        raise no_block_data(ctx, entry)
     return raw
 
 
 def _txids_on_chain(ctx: ApiContext, block_hash: bytes) -> list[str]:
-    _entry(ctx, block_hash)
+    entry = _entry(ctx, block_hash)
     found = ctx.chain.get_block(block_hash)
     if found is None:
-        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+        raise no_block_data(ctx, entry)
     return [tx.txid_hex for tx in found.transactions]
 
 
@@ -211,7 +222,7 @@ def _txs_on_chain(ctx: ApiContext, block_hash: bytes, start: int) -> list[Json]:
     entry = _entry(ctx, block_hash)
     block = ctx.chain.get_block(block_hash)
     if block is None:
-        raise ApiError(404, "block_data_not_found", "the block's header is known, its data is not")
+        raise no_block_data(ctx, entry)
     txs = block.transactions
     if start >= len(txs):
         raise ApiError(404, "tx_not_found", f"the block has {len(txs)} transactions")

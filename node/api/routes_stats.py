@@ -30,6 +30,7 @@ from consensus.utxo import BlockUndo
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.inputs import parse_hash, parse_int
+from node.api.routes_chain import no_block_data
 from node.api.views import Json, difficulty
 from node.blockindex import ChainEntry
 from node.storage import StorageError
@@ -142,7 +143,7 @@ def _block_stats_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
         raise ApiError(404, "block_not_found", "no block with this hash")
     block = chain.get_block(block_hash)
     if block is None:
-        raise ApiError(404, "block_data_not_found", "the node has only this block's header")
+        raise no_block_data(ctx, entry)
     try:
         undo = chain.store.get_undo(block_hash)
     except StorageError:

@@ -167,3 +167,12 @@ def test_the_pool_reads_pool_conf_in_its_datadir(
     err = capsys.readouterr().err.strip()
     expected = f"{tmp_path / 'pool.conf'} line 1: scheme: 'pps' is not one of pplns, prop, solo"
     assert err == "error: " + expected
+
+
+def test_prune_sizes(tmp_path: Path) -> None:
+    assert config(tmp_path, "--prune", "1").prune_bytes == 1024 * 1024  # regtest: any size
+    assert config(tmp_path).prune_bytes == 0
+    argv = ["node", "--network", "main", "--datadir", str(tmp_path)]
+    assert build_config(parse_args([*argv, "--prune", "550"])).prune_bytes == 550 * 1024 * 1024
+    with pytest.raises(CommandError, match=r"--prune must be 0 \(off\) or at least 550 MiB"):
+        build_config(parse_args([*argv, "--prune", "100"]))

@@ -138,6 +138,8 @@ async def live_api(
     listen: bool = False,
     verify_threads: int = 0,
     block_notify: str | None = None,
+    prune_bytes: int = 0,
+    prune_keep_blocks: int = 288,
 ) -> AsyncIterator[LiveApi]:
     """A regtest node (no miner; P2P listening on 127.0.0.1:<any port> only with ``listen``;
     ``verify_threads`` as ``--verify-threads``) with its API on 127.0.0.1:<any port>: the
@@ -152,6 +154,8 @@ async def live_api(
         listen=listen,
         verify_threads=verify_threads,
         block_notify=block_notify,
+        prune_bytes=prune_bytes,
+        prune_keep_blocks=prune_keep_blocks,
         extra=settings_extra(settings),
     )
     node = Node(config)
