@@ -26,7 +26,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,7 @@ class TestNode:
         mine_to: str | None = None,
         persist_mempool: bool = True,
         extra_args: Sequence[str] = (),
+        config_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         if mode not in ("inprocess", "process", "cli"):
             raise ValueError(f"unknown mode {mode!r}")
@@ -97,6 +98,7 @@ class TestNode:
         self.mine_to = mine_to
         self.persist_mempool = persist_mempool
         self.extra_args = tuple(extra_args)
+        self.config_overrides = dict(config_overrides or {})  # NodeConfig fields, in-process
         self.tag = f"test{self.name}".encode()
         self.node: TestNodeServer | None = None  # in-process only
         self.ops: NodeOps | None = None
@@ -197,6 +199,7 @@ class TestNode:
             cache_mb=self.cache_mb,
             verify_processes=self.verify_processes,
             persist_mempool=self.persist_mempool,
+            **self.config_overrides,
         )
 
     async def _start_inprocess(self, timeout: float) -> None:
