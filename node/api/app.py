@@ -161,10 +161,11 @@ class ApiServer:
         node = self.node
         config = node.config
         self._listen_for_events(attach=True)
-        # A pruned node keeps no address index (as Core's -txindex needs every block).
+        # A pruned node keeps no address index (as Core's -txindex needs every block), nor
+        # does one started without --prune on a directory that was pruned before.
         index = (
             None
-            if config.prune_bytes
+            if self.context.pruned()
             else await node.call(AddressIndex.open, config.datadir, node.params)
         )
         await node.call(self.context.attach, index)

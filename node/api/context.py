@@ -162,11 +162,15 @@ class ApiContext:
             self.node.chain, settings.index_catch_up_step, settings.index_catch_up_outputs
         )
 
+    def pruned(self) -> bool:
+        """The node prunes, or its directory was pruned before: no address index."""
+        return bool(self.node.config.prune_bytes or self.node.chain.pruned_height)
+
     def index_ready(self) -> AddressIndex:
         """Chain thread: the address index, caught up with the chain (one more bounded step
         is tried here); 503 ``index_syncing`` while it is still behind."""
         index = self.index
-        if index is None and self.node.config.prune_bytes:
+        if index is None and self.pruned():
             raise ApiError(
                 503,
                 "index_disabled",

@@ -139,6 +139,11 @@ async def test_a_pruned_node_through_its_api(tmp_path: Path) -> None:
         for path in (f"/v1/address/{ALICE.address()}", f"/v1/tx/{'00' * 32}"):
             reply = await api.get(path)
             assert (reply.status, reply.error_code) == (503, "index_disabled"), path
+    async with live_api(tmp_path) as api:  # started again without --prune: still pruned
+        info = await api.get_json("/v1/chain")
+        assert info["pruned"] is True and info["prune_height"] > 0
+        reply = await api.get(f"/v1/address/{ALICE.address()}")
+        assert (reply.status, reply.error_code) == (503, "index_disabled")
     async with live_api(tmp_path / "full") as api:
         await api.generate(3)
         info = await api.get_json("/v1/chain")
