@@ -1,8 +1,7 @@
 """Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
 
 May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
-node.chain_manual (an operator's verdicts on blocks),
-node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
+node.chain_manual (an operator's verdicts on blocks), node.prune, node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
 connection in ``node.chain_connect``; this module re-exports the public names. Synchronous and
 single-threaded by design: the node runs it on one worker thread. The database always holds a
 consistent state: the UTXO set of its stored tip (written together with that tip, in one SQLite
@@ -58,7 +57,7 @@ from node.chain_types import (
 )
 from node.coins import CoinCache, utxo_set_hash
 from node.orphans import OrphanBlocks
-from node.prune import Pruner
+from node.prune import Pruner, beyond_pruning
 from node.storage import ChainStore, StorageError
 
 __all__ = [
@@ -353,7 +352,7 @@ class ChainState:
         best = tip
         stale = []
         for entry in self._candidates:
-            if entry.chainwork < tip.chainwork or entry.failed or self._beyond_pruning(entry):
+            if entry.chainwork < tip.chainwork or entry.failed or beyond_pruning(self, entry):
                 stale.append(entry)
             elif entry is not best and better(entry, best) and entry.chainwork > tip.chainwork:
                 best = entry
@@ -361,11 +360,6 @@ class ChainState:
             if entry is not tip:
                 self._candidates.discard(entry)
         return best
-
-    def _beyond_pruning(self, entry: ChainEntry) -> bool:
-        """A branch that forks below the pruned height: taking it would need undo data that
-        pruning deleted (``node.prune``)."""
-        return bool(self.pruned_height) and find_fork(self.tip, entry).height < self.pruned_height
 
     def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:
         """Move the tip to the most-work valid chain we have data for; notify listeners.

@@ -2,8 +2,9 @@
 target by deleting the oldest, never the newest ``keep_blocks`` (288, Core's
 MIN_BLOCKS_TO_KEEP) below the stored tip.
 
-May import structlog and the standard library (``node.chain`` for types); runs on the chain
-thread, after an activation has flushed (``node.chain_connect.notify_and_flush``).
+May import structlog, ``node.blockindex`` and the standard library (``node.chain`` for types);
+runs on the chain thread, after an activation has flushed
+(``node.chain_connect.notify_and_flush``).
 
 - What is pruned is every block, of the active chain and of other branches, at a height up to
   ``pruned_height`` (kept in the database's meta table): its body and its undo data. Headers,
@@ -24,6 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import structlog
+
+from node.blockindex import ChainEntry, find_fork
 
 if TYPE_CHECKING:
     from node.chain import ChainState
@@ -106,3 +109,23 @@ class Pruner:
                  stored_bytes=stored - freed)  # fmt: skip
         return result
 
+
+
+
+def beyond_pruning(chain: ChainState, entry: ChainEntry) -> bool:
+    """A branch (to ``entry``) that forks below the pruned height: taking it would need undo
+    data that pruning deleted, so it is set aside, with a warning."""
+    if not chain.pruned_height:
+        return False
+    fork = find_fork(chain.tip, entry)
+    if fork.height >= chain.pruned_height:
+        return False
+    log.warning(
+        "branch_beyond_pruning",
+        tip=entry.hash_hex,
+        height=entry.height,
+        fork_height=fork.height,
+        pruned_height=chain.pruned_height,
+        detail="its reorg would need deleted undo data; the chain stays where it is",
+    )
+    return True
