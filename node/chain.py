@@ -1,8 +1,9 @@
 """Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
 
 May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
-node.chain_manual (an operator's verdicts on blocks), node.prune, node.chain_connect and stdlib. The result types live in ``node.chain_types`` and block
-connection in ``node.chain_connect``; this module re-exports the public names. Synchronous and
+node.chain_manual (an operator's verdicts on blocks), node.prune, node.chain_connect and stdlib.
+The result types live in ``node.chain_types`` and block connection in ``node.chain_connect``;
+this module re-exports the public names. Synchronous and
 single-threaded by design: the node runs it on one worker thread. The database always holds a
 consistent state: the UTXO set of its stored tip (written together with that tip, in one SQLite
 transaction), and the blocks and undo data of every block connected since. A node at its tip

@@ -8,7 +8,11 @@ from pathlib import Path
 
 from consensus.transaction import COIN
 from tests.framework.factory import Key
-from tests.functional.test_wallet_support import Wallet, assert_one_line_error, run_node
+from tests.functional.test_wallet_support import (
+    assert_one_line_error,
+    created_wallets,
+    run_node,
+)
 
 SUBSIDY = 50 * COIN
 ELSEWHERE = Key.from_index(98).address()
@@ -16,10 +20,7 @@ ELSEWHERE = Key.from_index(98).address()
 
 def test_tx_and_addresses(tmp_path: Path) -> None:
     with run_node(tmp_path) as node:
-        alice = Wallet(tmp_path / "alice", node)
-        bob = Wallet(tmp_path / "bob", node)
-        alice.create()
-        bob.create()
+        alice, bob = created_wallets(tmp_path, node, "alice", "bob")
         mined_to = alice.address()
         alice.address()  # handed out, never used
         bob_address = bob.address()
@@ -74,10 +75,7 @@ def test_tx_and_addresses(tmp_path: Path) -> None:
 
 def test_a_payment_request_paid_by_uri(tmp_path: Path) -> None:
     with run_node(tmp_path) as node:
-        shop = Wallet(tmp_path / "shop", node)
-        buyer = Wallet(tmp_path / "buyer", node)
-        shop.create()
-        buyer.create()
+        shop, buyer = created_wallets(tmp_path, node, "shop", "buyer")
         node.generate(101, buyer.address())
         request = shop.json("address", "--amount", "2.5", "--message", "Invoice 7 & co")
         uri = request["uri"]

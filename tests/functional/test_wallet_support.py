@@ -234,6 +234,14 @@ class Wallet:
         return digest.hexdigest()
 
 
+def created_wallets(tmp_path: Path, node: Node, *names: str) -> list[Wallet]:
+    """A created wallet per name, each in its own datadir under ``tmp_path``."""
+    wallets = [Wallet(tmp_path / name, node) for name in names]
+    for wallet in wallets:
+        wallet.create()
+    return wallets
+
+
 def mine(node: Node, address: str, blocks: int) -> list[dict[str, Any]]:
     """``seedchain mine --node URL --to ADDRESS --blocks N --json``: one record per block."""
     done = subprocess.run(
