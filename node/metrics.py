@@ -114,6 +114,11 @@ class NodeMetrics:
         self.ws_subscribers = Gauge(
             "seedchain_ws_subscribers", "Clients of GET /v1/ws", registry=registry
         )
+        self.pruned_height = Gauge(
+            "seedchain_pruned_height",
+            "Blocks at or below this height were pruned (--prune); 0: none",
+            registry=registry,
+        )
         self.block_notify = Counter(
             "seedchain_block_notify",
             "--block-notify runs by result (ok, failed, killed)",
@@ -200,6 +205,7 @@ class NodeMetrics:
         peers_out: int,
         hashrate: float,
         ws_subscribers: int = 0,
+        pruned_height: int = 0,
     ) -> None:
         """Set the gauges that are read rather than counted (``hashrate`` in hashes/s)."""
         self.height.set(height)
@@ -209,6 +215,7 @@ class NodeMetrics:
         self.peers.labels("out").set(peers_out)
         self.miner_hashrate.set(hashrate)
         self.ws_subscribers.set(ws_subscribers)
+        self.pruned_height.set(pruned_height)
 
     def render(self) -> bytes:
         """The registry in Prometheus' text exposition format."""

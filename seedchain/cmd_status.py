@@ -93,6 +93,8 @@ def summary_pairs(report: dict[str, Any]) -> list[tuple[str, str]]:
     p2p = node["p2p"]
     links, totals = p2p["connections"], p2p["totals"]
     sync = "syncing" if chain["initial_block_download"] else "synced"
+    if chain.get("pruned"):
+        sync += f", pruned to {chain['prune_height'] or 0}"
     progress = f"{chain['verification_progress'] * 100:.2f}%"
     pairs = [
         ("node", f"{node['user_agent']} on {node['network']}, up {_duration(node['uptime'])}"),

@@ -48,13 +48,14 @@ OPENAPI_BODY: web.AppKey[bytes] = web.AppKey("openapi_body", bytes)
 INDEX_RETRY_SECONDS = 5.0
 
 
-def _gauges_on_chain(ctx: ApiContext) -> tuple[int, int, int]:
-    return ctx.chain.height, len(ctx.mempool), ctx.mempool.bytes
+def _gauges_on_chain(ctx: ApiContext) -> tuple[int, int, int, int]:
+    chain = ctx.chain
+    return chain.height, len(ctx.mempool), ctx.mempool.bytes, chain.pruned_height
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    height, count, size = await ctx.call(_gauges_on_chain, ctx)
+    height, count, size, pruned_height = await ctx.call(_gauges_on_chain, ctx)
     manager = ctx.connmgr
     peers = [] if manager is None else list(manager.peers())
     inbound = sum(1 for p in peers if getattr(p, "inbound", False))
@@ -68,6 +69,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         peers_out=len(peers) - inbound,
         hashrate=hashrate,
         ws_subscribers=len(ctx.events.subscribers),
+        pruned_height=pruned_height,
     )
     return web.Response(body=ctx.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 

@@ -135,6 +135,8 @@ async def test_a_pruned_node_through_its_api(tmp_path: Path) -> None:
             reply = await api.get(f"/v1/block/{old}/{path}")
             assert (reply.status, reply.error_code) == (404, "block_pruned"), path
             assert (await api.get(f"/v1/block/{new}/{path}")).status == 200, path
+        metrics = (await api.get("/metrics")).text
+        assert f"seedchain_pruned_height {float(info['prune_height'])}" in metrics
         summary = await api.get_json(f"/v1/block/{old}")
         assert summary["height"] == 1 and summary["tx_count"] is None
         for path in (f"/v1/address/{ALICE.address()}", f"/v1/tx/{'00' * 32}"):
