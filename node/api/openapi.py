@@ -112,6 +112,7 @@ TXID = _path_param("txid", HASH_PARAM, "transaction id (display order)")
 ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address of this network")
 HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
 TX_PATH_ERRORS = (400, 404)
+LAST_SEEN = _path_param("last_seen", HASH_PARAM, "the txid of the last transaction seen")
 VOUT = _path_param("vout", integer(0, 1_000_000), "the output's index in the transaction")
 TXS_START = _path_param("start", integer(0, 10_000_000), "a multiple of 25")
 TX_INDEX = _path_param("index", integer(0, 10_000_000), "position in the block (0: coinbase)")
@@ -267,6 +268,16 @@ _TABLE: list[tuple[Any, ...]] = [
      "History of an address, newest first, cursor-paged",
      _ok_json(ref("AddressTxs"), "a page"), TX_PATH_ERRORS, [ADDRESS, *ADDRESS_TXS_QUERY],
      None, False),
+    ("/v1/address/{address}/txs/mempool", "get", "getAddressTxsMempool", "addresses",
+     "The address's mempool transactions, newest first (Esplora)",
+     _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [ADDRESS], None, False),
+    ("/v1/address/{address}/txs/chain", "get", "getAddressTxsChain", "addresses",
+     "The address's 25 newest confirmed transactions (Esplora)",
+     _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [ADDRESS], None, False),
+    ("/v1/address/{address}/txs/chain/{last_seen}", "get", "getAddressTxsChainAfter",
+     "addresses", "25 confirmed transactions of the address older than last_seen (Esplora)",
+     _ok_json(ref("Transactions"), "transactions"), TX_PATH_ERRORS, [ADDRESS, LAST_SEEN], None,
+     False),
     ("/v1/mempool", "get", "getMempool", "mempool", "Mempool summary with fee histogram",
      _ok_json(ref("Mempool"), "summary"), (), [], None, False),
     ("/v1/mempool/txids", "get", "getMempoolTxids", "mempool", "Every txid in the mempool",

@@ -187,3 +187,35 @@ async def test_first_page_leads_with_mempool_transactions(api: LiveApi) -> None:
     page = await api.get_json(f"/v1/address/{ERIN.address()}/txs")
     assert all(t["status"]["confirmed"] for t in page["txs"])
     assert len(page["txs"]) == 4  # two payments and two coinbases
+
+
+async def test_esplora_chain_and_mempool_paging(api: LiveApi) -> None:
+    address = ALICE.address()
+    ours: list[str] = []  # the cursor-paged confirmed history
+    base = f"/v1/address/{address}/txs?limit=100"
+    page = await api.get_json(base)
+    while True:
+        ours += [t["txid"] for t in page["txs"] if t["status"]["confirmed"]]
+        if page["next_cursor"] is None:
+            break
+        page = await api.get_json(f"{base}&cursor={page['next_cursor']}")
+    esplora: list[str] = []
+    path = f"/v1/address/{address}/txs/chain"
+    while True:
+        txs = await api.get_json(path)
+        assert len(txs) <= 25 and all(t["status"]["confirmed"] for t in txs)
+        if not txs:
+            break
+        esplora += [t["txid"] for t in txs]
+        path = f"/v1/address/{address}/txs/chain/{txs[-1]['txid']}"
+    assert esplora == ours and len(set(esplora)) == len(esplora) >= 105
+
+    tx = pay(await api.coinbase_at(30), ALICE, ERIN, COIN, fee=1500)
+    assert (await api.post_tx(tx)).status == 200
+    pending = await api.get_json(f"/v1/address/{ERIN.address()}/txs/mempool")
+    assert [t["txid"] for t in pending] == [tx.txid_hex]
+    assert pending[0]["status"] == {"confirmed": False}
+    unknown = await api.get(f"/v1/address/{address}/txs/chain/{'00' * 32}")
+    assert (unknown.status, unknown.error_code) == (404, "tx_not_found")
+    bad = await api.get(f"/v1/address/{address}/txs/chain/xyz")
+    assert (bad.status, bad.error_code) == (400, "bad_hash")
