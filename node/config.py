@@ -81,6 +81,9 @@ class NodeConfig:
     max_inbound: int = 64
     cache_mb: int = 128  # coin cache, like Bitcoin Core's -dbcache (450 MiB there)
     mempool_mb: int = 64
+    min_relay_fee_rate: int = 1  # units per byte a transaction must pay to enter (-minrelaytxfee)
+    mempool_expiry_hours: int = 336  # mempool entries older than this go (-mempoolexpiry)
+    advertise: str = ""  # HOST:PORT our version message names as ours (-externalip)
     persist_mempool: bool = True  # save the mempool at shutdown, load it at start (Core's default)
     verify_processes: int = 0
     verify_threads: int = 0  # helper threads verifying the signatures of POSTed transactions
@@ -107,6 +110,15 @@ class NodeConfig:
             raise ConfigError("--max-outbound must be between 0 and 64")
         if not 0 <= self.max_inbound <= 1000:
             raise ConfigError("--max-inbound must be between 0 and 1000")
+        if not 0 <= self.min_relay_fee_rate <= 100_000:
+            raise ConfigError("--min-relay-fee must be between 0 and 100000 units per byte")
+        if not 1 <= self.mempool_expiry_hours <= 100_000:
+            raise ConfigError("--mempool-expiry must be between 1 and 100000 hours")
+        if self.advertise:
+            try:
+                parse_hostport(self.advertise)
+            except ConfigError as exc:
+                raise ConfigError(f"--advertise: {exc}") from None
         if self.prune_bytes < 0 or (
             self.prune_bytes
             and self.params.name != "regtest"

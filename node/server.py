@@ -26,7 +26,7 @@ from consensus.transaction import Transaction
 from node.api import ApiServer, ApiSettings
 from node.blocknotify import BlockNotifier
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
-from node.config import NodeConfig
+from node.config import NodeConfig, parse_hostport
 from node.datadir import DatadirLock
 from node.fees import FeeEstimator
 from node.keeper import MempoolKeeper
@@ -222,7 +222,11 @@ class Node:
                 PruneSettings(self.config.prune_bytes, self.config.prune_keep_blocks)
             )
             self.chain.pruner.maybe_prune(self.chain)  # a target lowered since the last run
-        policy = MempoolPolicy(max_bytes=self.config.mempool_mb * 1024 * 1024)
+        policy = MempoolPolicy(
+            max_bytes=self.config.mempool_mb * 1024 * 1024,
+            min_relay_fee_rate=self.config.min_relay_fee_rate,
+            expiry_seconds=self.config.mempool_expiry_hours * 3600,
+        )
         estimator = FeeEstimator()
         self.keeper.load_fee_estimates(estimator)
         self.mempool = Mempool(self.params, self.chain, policy, estimator=estimator)
@@ -278,6 +282,7 @@ class Node:
             max_inbound=cfg.max_inbound,
             dial_from_addrbook=cfg.dial_from_addrbook,
             whitelist=cfg.whitelist,
+            advertise_address=str(parse_hostport(cfg.advertise)) if cfg.advertise else "",
         )
 
     async def _relay(self) -> None:

@@ -58,6 +58,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cache-mb", type=int, default=env("CACHE_MB", "128"))
     p.add_argument("--mempool-mb", type=int, default=env("MEMPOOL_MB", "64"))
     p.add_argument(
+        "--min-relay-fee",
+        type=int,
+        default=env("MIN_RELAY_FEE", "1"),
+        metavar="RATE",
+        help="units per byte a transaction must pay to enter the mempool (Core's"
+        " -minrelaytxfee; default 1)",
+    )
+    p.add_argument(
+        "--mempool-expiry",
+        type=int,
+        default=env("MEMPOOL_EXPIRY", "336"),
+        metavar="HOURS",
+        help="drop mempool transactions older than this (Core's -mempoolexpiry; default 336)",
+    )
+    p.add_argument(
+        "--advertise",
+        default=env("ADVERTISE"),
+        metavar="HOST:PORT",
+        help="the address peers should dial us at, sent in our version message (Core's"
+        " -externalip)",
+    )
+    p.add_argument(
         "--persist-mempool",
         action=argparse.BooleanOptionalAction,
         default=env("PERSIST_MEMPOOL", "1") not in ("", "0"),
@@ -173,6 +195,9 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             max_inbound=args.max_inbound,
             cache_mb=args.cache_mb,
             mempool_mb=args.mempool_mb,
+            min_relay_fee_rate=args.min_relay_fee,
+            mempool_expiry_hours=args.mempool_expiry,
+            advertise=args.advertise or "",
             persist_mempool=args.persist_mempool,
             verify_processes=args.verify_processes,
             verify_threads=args.verify_threads,

@@ -176,3 +176,14 @@ def test_prune_sizes(tmp_path: Path) -> None:
     assert build_config(parse_args([*argv, "--prune", "550"])).prune_bytes == 550 * 1024 * 1024
     with pytest.raises(CommandError, match=r"--prune must be 0 \(off\) or at least 550 MiB"):
         build_config(parse_args([*argv, "--prune", "100"]))
+
+
+def test_mempool_and_advertise_options(tmp_path: Path) -> None:
+    cfg = config(tmp_path, "--min-relay-fee", "5", "--mempool-expiry", "24",
+                 "--advertise", "203.0.113.7:8433")  # fmt: skip
+    assert (cfg.min_relay_fee_rate, cfg.mempool_expiry_hours) == (5, 24)
+    assert cfg.advertise == "203.0.113.7:8433"
+    with pytest.raises(CommandError, match="--advertise: bad address"):
+        config(tmp_path, "--advertise", "203.0.113.7")
+    with pytest.raises(CommandError, match="--mempool-expiry must be between"):
+        config(tmp_path, "--mempool-expiry", "0")

@@ -138,13 +138,12 @@ async def live_api(
     listen: bool = False,
     verify_threads: int = 0,
     block_notify: str | None = None,
-    prune_bytes: int = 0,
-    prune_keep_blocks: int = 288,
+    **overrides: Any,
 ) -> AsyncIterator[LiveApi]:
     """A regtest node (no miner; P2P listening on 127.0.0.1:<any port> only with ``listen``;
     ``verify_threads`` as ``--verify-threads``) with its API on 127.0.0.1:<any port>: the
     node's own (``node.api``) once Node.run starts one, else an ``ApiServer`` started here on
-    the running node."""
+    the running node. ``overrides`` are further ``NodeConfig`` fields."""
     settings = settings or ApiSettings()
     config = NodeConfig(
         params=REGTEST,
@@ -154,9 +153,8 @@ async def live_api(
         listen=listen,
         verify_threads=verify_threads,
         block_notify=block_notify,
-        prune_bytes=prune_bytes,
-        prune_keep_blocks=prune_keep_blocks,
         extra=settings_extra(settings),
+        **overrides,
     )
     node = Node(config)
     task = asyncio.create_task(node.run())

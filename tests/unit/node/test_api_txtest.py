@@ -56,3 +56,15 @@ async def check_verdicts(api: LiveApi) -> None:
 
     reply = await api.post("/v1/tx/test", data="zz")
     assert reply.status == 400 and reply.error_code == "bad_hex"
+
+
+async def test_the_relay_fee_floor_and_expiry_come_from_the_config(tmp_path: Path) -> None:
+    async with live_api(tmp_path, min_relay_fee_rate=50, mempool_expiry_hours=24) as api:
+        policy = await api.node.call(lambda: api.node.mempool.policy)
+        assert (policy.min_relay_fee_rate, policy.expiry_seconds) == (50, 24 * 3600)
+        await api.generate(101)
+        cheap = pay(await api.coinbase_at(1), ALICE, BOB, COIN, fee=2000)  # ~10 units/byte
+        reply = await api.post_tx(cheap)
+        assert (reply.status, reply.error_code) == (400, "min_fee_not_met")
+        dear = pay(await api.coinbase_at(2), ALICE, BOB, COIN, fee=20_000)
+        assert (await api.post_tx(dear)).status == 200
