@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from mnemonic import Mnemonic
 
-from seedchain.cli import build_parser, main
+from seedchain.cli import COMMANDS, build_parser, main
 from seedchain.cmd_wallet import read_secret_file
 
 SUBCOMMANDS = [
@@ -33,6 +33,9 @@ SUBCOMMANDS = [
     "sign-message",
     "verify-message",
     "info",
+    "tx",
+    "addresses",
+    "cpfp",
 ]
 
 
@@ -57,6 +60,14 @@ def test_every_subcommand_has_help(command: list[str], capsys: pytest.CaptureFix
         main(["wallet", *command, "--help"])
     assert info.value.code == 0
     assert "usage: seedchain wallet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: seedchain {command}" in capsys.readouterr().out
 
 
 def test_mine_has_help(capsys: pytest.CaptureFixture[str]) -> None:
