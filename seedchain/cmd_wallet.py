@@ -46,7 +46,7 @@ from seedchain.wallet_commands_chain import (
     cmd_utxos,
 )
 from seedchain.wallet_commands_coins import cmd_freeze, cmd_unfreeze
-from seedchain.wallet_commands_inspect import cmd_addresses, cmd_tx
+from seedchain.wallet_commands_inspect import cmd_addresses, cmd_list, cmd_tx
 from seedchain.wallet_commands_messages import cmd_sign_message, cmd_verify_message
 from seedchain.wallet_commands_setup import (
     cmd_address,
@@ -289,6 +289,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     used.add_argument("--used", dest="used", action="store_true", default=None)
     used.add_argument("--unused", dest="used", action="store_false")
     addresses.set_defaults(wallet_handler=cmd_addresses)
+
+    listing = commands.add_parser(
+        "list", parents=[common], help="the wallets of the data directory (no password)"
+    )
+    listing.set_defaults(wallet_handler=cmd_list)
 
     password = commands.add_parser(
         "password",

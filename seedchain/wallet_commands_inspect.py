@@ -1,6 +1,7 @@
-"""``seedchain wallet tx`` and ``addresses``: one transaction in detail (Core's
-``gettransaction``) and every address with what it received and holds (Core's
-``listreceivedbyaddress``, Electrum's Addresses tab). The data come from ``wallet.inspect``.
+"""``seedchain wallet tx``, ``addresses`` and ``list``: one transaction in detail (Core's
+``gettransaction``), every address with what it received and holds (Core's
+``listreceivedbyaddress``, Electrum's Addresses tab; the data come from ``wallet.inspect``),
+and the wallets of a data directory.
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context`` and ``wallet_output``; never ``node``, ``p2p``, ``pool`` or
@@ -13,7 +14,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from seedchain.cli import CommandError
-from seedchain.wallet_context import synced, with_session
+from seedchain.wallet_context import synced, wallet_location, with_session
 from seedchain.wallet_output import (
     format_coins,
     format_signed,
@@ -130,4 +131,35 @@ def cmd_addresses(args: argparse.Namespace) -> int:
         table,
         right=(1, 3, 4, 5),
     )
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``list``: the wallets under ``<datadir>/wallets`` (Core's ``listwalletdir``), with the
+    network each is for; no password. An unreadable keystore is listed with its error."""
+    from wallet.errors import WalletError
+    from wallet.keystore import read_keystore_info
+
+    location = wallet_location(args)
+    root = location.datadir / "wallets"
+    wallets: list[dict[str, Any]] = []
+    for directory in sorted(root.iterdir()) if root.is_dir() else []:
+        keystore = directory / "keystore.json"
+        if not directory.is_dir() or not keystore.is_file():
+            continue
+        entry: dict[str, Any] = {"name": directory.name, "path": str(directory)}
+        try:
+            entry["network"] = read_keystore_info(keystore).network
+            entry["error"] = None
+        except (WalletError, OSError) as exc:
+            entry["network"], entry["error"] = None, str(exc)
+        wallets.append(entry)
+    if args.json:
+        print_json({"datadir": str(location.datadir), "wallets": wallets})
+        return 0
+    rows = [
+        [w["name"], w["network"] or "", w["error"] or ("" if w["network"] else "?")]
+        for w in wallets
+    ]
+    print_table(f"Wallets in {root}", ["name", "network", "problem"], rows)
     return 0

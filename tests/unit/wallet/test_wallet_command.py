@@ -36,6 +36,7 @@ SUBCOMMANDS = [
     "tx",
     "addresses",
     "cpfp",
+    "list",
 ]
 
 
@@ -417,3 +418,21 @@ def test_history_csv_rows(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[0] == ",".join(CSV_COLUMNS)
     assert lines[1] == f'{"aa" * 32},unconfirmed,,0,,-1.50000123,0.00000123,"\'=HYPERLINK(""x"")"'
     assert lines[2] == f"{'bb' * 32},confirmed,7,3,2023-11-14T22:13:20+00:00,50,,"
+
+
+def test_list_wallets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    datadir = tmp_path / "data"
+    assert json_of(datadir, capsys, "list")["wallets"] == []  # no wallets directory yet
+    password = created(tmp_path, datadir, capsys)
+    argv = [*wallet(datadir, "--wallet", "savings"), "create", "--password-file", str(password)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    (datadir / "wallets" / "broken").mkdir()
+    (datadir / "wallets" / "broken" / "keystore.json").write_text("{not json")
+    (datadir / "wallets" / "empty").mkdir()  # no keystore: not a wallet
+    listed = json_of(datadir, capsys, "list")["wallets"]
+    names = [(w["name"], w["network"]) for w in listed]
+    assert names[:1] == [("broken", None)] and ("default", "regtest") in names
+    assert ("savings", "regtest") in names
+    assert "empty" not in [w["name"] for w in listed]
+    assert next(w for w in listed if w["name"] == "broken")["error"]
