@@ -13,7 +13,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("node", "status", "wallet", "mine", "pool", "miner", "audit", "bench", "demo", "verify")
+COMMANDS = (
+    "node", "status", "stop", "wallet", "mine", "pool", "miner", "audit", "bench", "demo", "verify",
+)  # fmt: skip
 
 
 class CommandError(Exception):

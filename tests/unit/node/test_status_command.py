@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from seedchain.cli import main
@@ -40,3 +41,22 @@ def test_status_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--watch must be between" in capsys.readouterr().err
     assert main(["status", "--node", "ftp://x"]) == 1
     assert capsys.readouterr().err.startswith("error: ")
+
+
+async def test_stop_a_live_node(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async with live_api(tmp_path) as api:
+        url = api.server.url
+        (tmp_path / "elsewhere").mkdir()
+        argv = ["stop", "--network", "regtest", "--node", url]
+        assert await asyncio.to_thread(main, [*argv, "--datadir", str(tmp_path / "elsewhere")]) == 1
+        assert "api.cookie cannot be read" in capsys.readouterr().err
+        (tmp_path / "elsewhere" / "api.cookie").write_text("wrong-token\n")
+        assert await asyncio.to_thread(main, [*argv, "--datadir", str(tmp_path / "elsewhere")]) == 1
+        assert "refused the token of api.cookie (403)" in capsys.readouterr().err
+        stopping = asyncio.to_thread(main, [*argv, "--datadir", str(tmp_path), "--wait", "20"])
+        # The in-process node stops on request; live_api's own server closes with it.
+        assert await stopping == 0
+        out = capsys.readouterr().out  # the in-process node's log lines are on stdout too
+        assert out.strip().splitlines()[-1] == f"stopped: the node at {url}"
+        with pytest.raises(aiohttp.ClientError):  # its API is gone
+            await api.get("/healthz")
