@@ -40,6 +40,7 @@ from seedchain.runner import env
 from seedchain.wallet_commands_chain import (
     cmd_balance,
     cmd_bump,
+    cmd_cancel,
     cmd_cpfp,
     cmd_history,
     cmd_send,
@@ -64,9 +65,11 @@ __all__ = [
     "NETWORKS",
     "OneLineParser",
     "cmd_address",
+    "cmd_addresses",
     "cmd_backup",
     "cmd_balance",
     "cmd_bump",
+    "cmd_cancel",
     "cmd_cpfp",
     "cmd_create",
     "cmd_freeze",
@@ -247,6 +250,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bump.add_argument("txid", metavar="TXID")
     _fee_rate(bump, "units per byte (default: the estimate, at least 1 above the original's rate)")
     bump.set_defaults(wallet_handler=cmd_bump)
+
+    cancel = commands.add_parser(
+        "cancel",
+        parents=[common],
+        help="replace an unconfirmed send by one paying its coins back to us (RBF)",
+    )
+    cancel.add_argument("txid", metavar="TXID")
+    _fee_rate(cancel, "units per byte (default: the estimate, at least 1 above the original's)")
+    cancel.set_defaults(wallet_handler=cmd_cancel)
 
     cpfp = commands.add_parser(
         "cpfp",

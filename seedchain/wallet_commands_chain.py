@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from wallet.engine import WalletSession
     from wallet.history import HistoryEntry, WalletCoin
     from wallet.payuri import PaymentRequest
+    from wallet.sending import BumpResult
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
@@ -330,7 +331,14 @@ def cmd_cpfp(args: argparse.Namespace) -> int:
 
 
 def cmd_bump(args: argparse.Namespace) -> int:
-    result = _on_txid(args, lambda session, txid, rate: session.bump(txid, rate))
+    return _print_replacement(args, _on_txid(args, lambda s, txid, rate: s.bump(txid, rate)))
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    return _print_replacement(args, _on_txid(args, lambda s, txid, rate: s.cancel(txid, rate)))
+
+
+def _print_replacement(args: argparse.Namespace, result: BumpResult) -> int:
     data = result.to_json()
     if args.json:
         print_json(data)

@@ -241,9 +241,12 @@ def _recipients(
     return asked, outputs
 
 
-async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = None) -> BumpResult:
-    """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
-    estimate, and at least one unit per byte above the original's rate)."""
+async def _replaceable(
+    session: WalletSession, txid: bytes
+) -> tuple[WalletView, WalletMetadata, PendingSend, Transaction, list[SpendableCoin]]:
+    """Our unconfirmed send ``txid`` and what replacing it needs: the view, the metadata, the
+    pending send, the transaction and the coins it spends (in input order).
+    ``InvalidFeeBumpTarget`` / ``FeeBumpError`` when it cannot be replaced."""
     view = await session.sync(rebroadcast=False)
     meta = session.reconciled()
     state = view.sends.get(txid)
@@ -271,6 +274,13 @@ async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = 
                 f"cannot find the coin {outpoint} that {shown} spends; it cannot be bumped"
             )
         spent.append(SpendableCoin(outpoint, out.value, out.lock, key_id))
+    return view, meta, original_send, original, spent
+
+
+async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+    """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
+    estimate, and at least one unit per byte above the original's rate)."""
+    view, meta, original_send, original, spent = await _replaceable(session, txid)
     old_fee = original_send.fee
     rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
     fresh_change = original_send.change_index is None
@@ -299,6 +309,28 @@ async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = 
     send = replace(_pending(built, new_change), replaces=txid, sweep=original_send.sweep)
     advance = 1 if fresh_change and built.change_vout is not None else 0
     updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
+    updated.add_pending(send)
+    await session.commit_and_broadcast(updated, built)
+    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size)
+
+
+async def cancel_send(
+    session: WalletSession, txid: bytes, fee_rate: int | None = None
+) -> BumpResult:
+    """Electrum's "cancel (double-spend)": replace our unconfirmed send ``txid`` by one that
+    spends the same coins back to a fresh change address of ours, at ``fee_rate`` (default:
+    the estimate, and at least one unit per byte above the original's rate). If it confirms
+    first, the payment never happens. The replacement is a one-output send, so ``bump`` can
+    raise its fee again."""
+    _view, meta, original_send, original, spent = await _replaceable(session, txid)
+    old_fee = original_send.fee
+    rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
+    back_to = session.keychain.key(CHANGE, meta.next_change).lock
+    built = bump_sweep(
+        original, spent, rate, session.keychain, session.params.chain_id, to_lock=back_to
+    )
+    send = replace(_pending(built, None), replaces=txid, sweep=True)
+    updated = replace(meta, next_change=meta.next_change + 1, pending=list(meta.pending))
     updated.add_pending(send)
     await session.commit_and_broadcast(updated, built)
     return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size)

@@ -53,6 +53,7 @@ from wallet.sending import (
     BumpResult,
     SendResult,
     bump_send,
+    cancel_send,
     send_all,
     send_payment,
     send_payments,
@@ -285,6 +286,10 @@ class WalletSession:
         """Speed up an unconfirmed transaction paying us by spending our outputs of it
         (child pays for parent, :mod:`wallet.cpfp`)."""
         return await child_pays_for_parent(self, parent_txid, fee_rate)
+
+    async def cancel(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+        """Replace our unconfirmed send ``txid`` by one paying its coins back to us."""
+        return await cancel_send(self, txid, fee_rate)
 
     async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the

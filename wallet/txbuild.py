@@ -185,18 +185,21 @@ def bump_sweep(
     *,
     incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
     descendant_fees: int = 0,
+    to_lock: bytes | None = None,
 ) -> BuiltTransaction:
     """A replacement for a send of everything (:func:`build_sweep`): the same coins to the
     same one output, which pays the higher fee (Electrum's "decrease payment"); the fee rules
-    are :func:`bump_fee`'s. Raises :class:`FeeBumpError` for a rate not above the original's
-    or an original with more than one output, ``InsufficientFunds`` when the output would
-    fall below dust."""
-    if len(original.outputs) != 1:
+    are :func:`bump_fee`'s. With ``to_lock``, the one output goes there instead, whatever the
+    original paid: Electrum's "cancel (double-spend)", which sends the coins back to us.
+    Raises :class:`FeeBumpError` for a rate not above the original's or (without
+    ``to_lock``) an original with more than one output, ``InsufficientFunds`` when the output
+    would fall below dust."""
+    if to_lock is None and len(original.outputs) != 1:
         raise FeeBumpError("only a transaction with one output can pay its bump from it")
     old_fee = _fee_to_outbid(original, spent, new_fee_rate)
     replaced_fees = old_fee + descendant_fees
     policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
-    lock = original.outputs[0].lock
+    lock = original.outputs[0].lock if to_lock is None else to_lock
     selection = select_all(spent, lock, policy, locktime=original.locktime)
     built = _assemble(keys, selection, None, chain_id, original.locktime)
     check_replacement(

@@ -1,5 +1,6 @@
 """``seedchain wallet send --from`` (coin control, Electrum's "Spend" from the Coins tab, Core's
-``send`` with ``inputs``) through the CLI against a real regtest node process."""
+``send`` with ``inputs``) and ``cancel`` (Electrum's "cancel (double-spend)") through the CLI
+against a real regtest node process."""
 
 from __future__ import annotations
 
@@ -60,3 +61,22 @@ def test_send_from_named_coins_only(tmp_path: Path) -> None:
             sent["txid"],
             swept["txid"],
         }
+
+
+def test_cancel_an_unconfirmed_send(tmp_path: Path) -> None:
+    with run_node(tmp_path) as node:
+        alice = Wallet(tmp_path / "alice", node)
+        alice.create()
+        node.generate(101, alice.address())
+        bob = Key.from_index(6)
+        before = alice.json("balance")["confirmed"]
+        sent = alice.json("send", bob.address(), "7", "--fee-rate", "2")
+        cancel = alice.json("cancel", sent["txid"])
+        assert cancel["replaces"] == sent["txid"] and cancel["fee"] > sent["fee"]
+        assert node.mempool() == [cancel["txid"]]
+        assert_one_line_error(alice.run("cancel", sent["txid"], check=False), "no pending send")
+        again = alice.json("bump", cancel["txid"])  # a cancel is a one-output send: bumpable
+        assert again["replaces"] == cancel["txid"] and node.mempool() == [again["txid"]]
+        node.generate(1, ELSEWHERE)
+        assert alice.json("balance")["confirmed"] == before - again["fee"]
+        assert node.get(f"/v1/address/{bob.address()}")["chain_stats"]["tx_count"] == 0

@@ -37,6 +37,7 @@ SUBCOMMANDS = [
     "addresses",
     "cpfp",
     "list",
+    "cancel",
 ]
 
 
