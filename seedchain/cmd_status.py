@@ -19,8 +19,8 @@ import sys
 from typing import Any
 
 from seedchain.cli import CommandError
-from seedchain.httpjson import get_json
-from seedchain.runner import env, run_service
+from seedchain.httpjson import add_node_arguments, get_json, node_url
+from seedchain.runner import run_service
 
 TIMEOUT = 10.0
 FEE_TARGETS = ("1", "6", "144")
@@ -30,12 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "status", help="one screen about a running node", description=__doc__.splitlines()[0]
     )
-    p.add_argument(
-        "--node", default=env("NODE"), help="the node's REST API (default http://127.0.0.1:<api>)"
-    )
-    p.add_argument(
-        "--network", default=env("NETWORK", "main"), choices=["main", "test", "regtest"]
-    )
+    add_node_arguments(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--watch", type=float, default=None, metavar="SECONDS", help="keep redrawing")
     p.set_defaults(handler=run)
@@ -59,17 +54,6 @@ async def gather_status(session: Any, url: str) -> dict[str, Any]:
         "peers": peers,
         "fee_estimates": fees,  # None while the node is still syncing
     }
-
-
-def _node_url(args: argparse.Namespace) -> str:
-    from consensus.params import network
-    from wallet.client import check_node_url, default_node_url
-    from wallet.errors import InvalidInput
-
-    try:
-        return check_node_url(args.node) if args.node else default_node_url(network(args.network))
-    except InvalidInput as exc:
-        raise CommandError(str(exc)) from None
 
 
 def _hashrate(hashps: float) -> str:
@@ -211,7 +195,7 @@ async def status(args: argparse.Namespace, url: str) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.watch is not None and not 0.2 <= args.watch <= 3600:
         raise CommandError("--watch must be between 0.2 and 3600 seconds")
-    url = _node_url(args)
+    url = node_url(args)
     if args.watch is None:
         asyncio.run(status(args, url))
         return 0

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from seedchain.cli import CommandError
+from seedchain.httpjson import add_node_arguments, node_url
 from seedchain.runner import env
 from seedchain.textfile import TextFileError, read_text_file
 
@@ -28,12 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "stop", help="stop a running node cleanly and wait", description=__doc__.splitlines()[0]
     )
-    p.add_argument(
-        "--node", default=env("NODE"), help="the node's REST API (default http://127.0.0.1:<api>)"
-    )
-    p.add_argument(
-        "--network", default=env("NETWORK", "main"), choices=["main", "test", "regtest"]
-    )
+    add_node_arguments(p)
     p.add_argument("--datadir", default=env("DATADIR"), help="default ~/.seedchain/<network>")
     p.add_argument("--wait", type=float, default=120.0, help="seconds to wait (default 120)")
     p.set_defaults(handler=run)
@@ -67,18 +63,12 @@ async def stop_node(url: str, token: str, wait: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from consensus.params import network
-    from wallet.client import check_node_url, default_node_url
-    from wallet.errors import InvalidInput
-
-    params = network(args.network)
-    datadir = Path(args.datadir).expanduser() if args.datadir else Path.home() / ".seedchain"
-    if not args.datadir:
-        datadir = datadir / params.name
-    try:
-        url = check_node_url(args.node) if args.node else default_node_url(params)
-    except InvalidInput as exc:
-        raise CommandError(str(exc)) from None
+    url = node_url(args)
+    datadir = (
+        Path(args.datadir).expanduser()
+        if args.datadir
+        else Path.home() / ".seedchain" / args.network
+    )
     try:
         token = read_text_file(datadir / COOKIE_FILE, MAX_COOKIE_BYTES).strip()
     except TextFileError as exc:
