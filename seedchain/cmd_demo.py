@@ -5,7 +5,8 @@ paying by PROP with a 1 % operator fee, two miners with different thread counts 
 addresses of two wallets, and the wallets paying each other every few seconds. node0 first
 mines 110 blocks to the wallets so they have mature coins at once. Every part is a real
 ``seedchain`` process with its log in the demo directory; Ctrl-C (or ``--duration``) stops them
-all cleanly.
+all cleanly. When ``--duration`` ends, the pool is audited first, as a miner would with
+``seedchain audit``: its payouts recomputed from its share log and matched with the chain.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ async def demo(args: argparse.Namespace) -> None:
                     response.raise_for_status()
             await net.start_pool_and_miners()
             await _run_view(net, (alice, bob), session, stats, args.duration)
+            stats["audit"] = await _audit(net)
     finally:
         await net.stop()
         _print_summary(stats)
@@ -195,6 +197,34 @@ def _line(stats: dict[str, Any]) -> str:
     return f"heights={heights} shares={shares} payments={stats['payments']}"
 
 
+async def _audit(net: Any) -> str:
+    """``seedchain audit`` of the demo's pool against node0 before everything stops: its
+    payouts recomputed from the share log and matched with the coinbases (docs/pool.md)."""
+    from seedchain.cli import CommandError
+    from seedchain.cmd_audit import audit
+
+    args = argparse.Namespace(
+        pool=net.pool_url, node=net.nodes[0].url, blocks=50, fee=None, pplns_n=None
+    )
+    report: dict[str, Any] = {}
+    for _ in range(3):  # a block recorded this very moment may not be settled yet: ask again
+        try:
+            report = await audit(args)
+        except CommandError as exc:
+            return f"audit failed: {exc}"
+        if report["ok"]:
+            break
+        await asyncio.sleep(1)
+    matched = sum(1 for block in report["blocks"] if block["ok"])
+    balances = report["balances_checked"] - len(report["balance_problems"])
+    return (
+        f"audit: {matched} of {len(report['blocks'])} pool blocks pay what the share log says,"
+        f" {balances} of {report['balances_checked']} carried balances match"
+    )
+
+
 def _print_summary(stats: dict[str, Any]) -> None:
     if "nodes" in stats:
         print("demo stopped: " + _line(stats), flush=True)
+    if "audit" in stats:
+        print(stats["audit"], flush=True)

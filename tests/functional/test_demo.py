@@ -1,5 +1,6 @@
 """``seedchain demo`` runs the whole network and stops cleanly: nodes agree and keep growing,
-the pool's miners get shares in, and the wallets pay each other."""
+the pool's miners get shares in, the wallets pay each other, and an audit of the pool's
+payouts against its share log and the chain finds nothing wrong."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def test_demo_runs_the_whole_network_and_stops_cleanly(tmp_path: Path) -> None:
         timeout=180,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    final = result.stdout.strip().splitlines()[-1]
+    lines = result.stdout.strip().splitlines()
+    final = next(line for line in reversed(lines) if line.startswith("demo stopped: "))
     match = re.search(r"heights=(\d+),(\d+),(\d+) shares=(\d+),(\d+) payments=(\d+)", final)
     assert match, result.stdout
     heights = [int(match.group(i)) for i in (1, 2, 3)]
@@ -30,6 +32,14 @@ def test_demo_runs_the_whole_network_and_stops_cleanly(tmp_path: Path) -> None:
     assert max(heights) - min(heights) <= 5, heights
     assert int(match.group(4)) + int(match.group(5)) > 0, "the miners' shares reached the pool"
     assert int(match.group(6)) >= 1, "the wallets paid each other"
+    audit = re.fullmatch(
+        r"audit: (\d+) of (\d+) pool blocks pay what the share log says,"
+        r" (\d+) of (\d+) carried balances match",
+        lines[-1],
+    )
+    assert audit, lines[-1]
+    assert audit.group(1) == audit.group(2) and int(audit.group(2)) >= 1, lines[-1]
+    assert audit.group(3) == audit.group(4), lines[-1]
     for name in ("node0", "node1", "node2", "pool", "miner-a", "miner-b"):
         log = (tmp_path / f"{name}.log").read_text()
         assert "Traceback" not in log, f"{name}: {log[-2000:]}"
