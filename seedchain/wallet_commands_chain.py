@@ -19,6 +19,7 @@ from seedchain.wallet_context import (
     fee_rate_option,
     synced,
     synced_with_labels,
+    txid_argument,
     update_metadata,
     wallet_location,
     with_session,
@@ -289,21 +290,12 @@ def _payment_request(args: argparse.Namespace, params: Any) -> PaymentRequest | 
     return replace(request, amount=amount)
 
 
-def _txid_argument(args: argparse.Namespace) -> bytes:
-    from consensus.hashing import hex_to_hash
-
-    text = args.txid.strip().lower()
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise CommandError(f"invalid txid {args.txid[:80]!r}: expected 64 hex digits")
-    return hex_to_hash(text)
-
-
 def _on_txid(
     args: argparse.Namespace, call: Callable[[WalletSession, bytes, int | None], Awaitable[T]]
 ) -> T:
     """``bump`` and ``cpfp``: the TXID and ``--fee-rate`` checked before the password, then
     ``call(session, txid, fee_rate)`` under the wallet's lock."""
-    txid = _txid_argument(args)
+    txid = txid_argument(args)
     fee_rate = fee_rate_option(args)
 
     async def body(session: WalletSession) -> T:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from seedchain.cli import CommandError
-from seedchain.wallet_context import synced, wallet_location, with_session
+from seedchain.wallet_context import synced, txid_argument, wallet_location, with_session
 from seedchain.wallet_output import (
     format_coins,
     format_signed,
@@ -38,17 +37,14 @@ def _path_of(session: WalletSession) -> Any:
 
 
 def cmd_tx(args: argparse.Namespace) -> int:
-    from consensus.hashing import hex_to_hash
     from wallet.inspect import transaction_detail
 
-    text = args.txid.strip().lower()
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
-        raise CommandError(f"invalid txid {args.txid[:80]!r}: expected 64 hex digits")
+    txid = txid_argument(args)
 
     async def body(session: WalletSession) -> dict[str, Any]:
         view = await synced(session)
         labels = dict(session.metadata.labels)
-        return transaction_detail(view, hex_to_hash(text), session.hrp, labels, _path_of(session))
+        return transaction_detail(view, txid, session.hrp, labels, _path_of(session))
 
     detail = with_session(args, body)
     if args.json:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from seedchain.cli import CommandError
 from seedchain.wallet_secrets import read_password
 
 if TYPE_CHECKING:
@@ -120,6 +121,16 @@ async def synced(session: WalletSession) -> WalletView:
 async def synced_with_labels(session: WalletSession) -> tuple[WalletView, dict[str, str]]:
     """:func:`synced`, and the labels of the metadata the session already read."""
     return await synced(session), dict(session.metadata.labels)
+
+
+def txid_argument(args: argparse.Namespace) -> bytes:
+    """``args.txid`` (64 hex digits, display order) as a txid; a one-line error otherwise."""
+    from consensus.hashing import hex_to_hash
+
+    text = args.txid.strip().lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise CommandError(f"invalid txid {args.txid[:80]!r}: expected 64 hex digits")
+    return hex_to_hash(text)
 
 
 def fee_rate_option(args: argparse.Namespace) -> int | None:
