@@ -307,10 +307,11 @@ async def signed_spends(base: str, datadir: Path, count: int) -> list[str]:
     from consensus.hashing import hex_to_hash
     from consensus.params import REGTEST
     from consensus.transaction import COIN, OutPoint, TxOut
+    from node.api.guard import read_cookie
     from tests.framework.factory import Key, spend
 
     funder, payee = Key.from_index(7), Key.from_index(8)
-    token = (datadir / "api.cookie").read_text()
+    token = read_cookie(datadir)
     admin = {"Authorization": f"Bearer {token}"}
     per_fanout = 1000
     fanouts = -(-count // per_fanout)

@@ -18,10 +18,7 @@ from pathlib import Path
 from seedchain.cli import CommandError
 from seedchain.httpjson import add_node_arguments, node_url
 from seedchain.runner import env
-from seedchain.textfile import TextFileError, read_text_file
 
-COOKIE_FILE = "api.cookie"
-MAX_COOKIE_BYTES = 1024
 POLL_SECONDS = 0.2
 
 
@@ -63,17 +60,19 @@ async def stop_node(url: str, token: str, wait: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from consensus.params import network
+    from node.api.guard import COOKIE_FILE, read_cookie
+    from node.config import default_datadir
+
     url = node_url(args)
-    datadir = (
-        Path(args.datadir).expanduser()
-        if args.datadir
-        else Path.home() / ".seedchain" / args.network
-    )
+    params = network(args.network)
+    datadir = Path(args.datadir).expanduser() if args.datadir else default_datadir(params)
     try:
-        token = read_text_file(datadir / COOKIE_FILE, MAX_COOKIE_BYTES).strip()
-    except TextFileError as exc:
+        token = read_cookie(datadir)
+    except OSError as exc:
         raise CommandError(
-            f"{datadir / COOKIE_FILE} {exc}: is the node running with this --datadir?"
+            f"{datadir / COOKIE_FILE} cannot be read: {exc.strerror or exc}: is the node running"
+            " with this --datadir?"
         ) from None
     asyncio.run(stop_node(url, token, args.wait))
     print(f"stopped: the node at {url}")

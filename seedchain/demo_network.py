@@ -82,7 +82,9 @@ class DemoNode:
         return f"http://127.0.0.1:{self.api_port}"
 
     def admin_token(self) -> str:
-        return (self.datadir / "api.cookie").read_text().strip()
+        from node.api.guard import read_cookie
+
+        return read_cookie(self.datadir)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from node.api.errors import ApiError
 
 COOKIE_FILE = "api.cookie"
 TOKEN_BYTES = 32
+MAX_COOKIE_BYTES = 1024  # what the tools read of a cookie file
 
 
 # --- rate limit -----------------------------------------------------------------------------
@@ -140,6 +141,13 @@ def write_cookie(datadir: Path, token: str) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def read_cookie(datadir: Path) -> str:
+    """The admin token in ``<datadir>/api.cookie`` (for the node's own tools: ``seedchain
+    stop``, the demo, benchmarks); the node judges it. ``OSError`` when there is none."""
+    with open(datadir / COOKIE_FILE, "rb") as file:
+        return file.read(MAX_COOKIE_BYTES).decode("utf-8", errors="replace").strip()
 
 
 def remove_cookie(path: Path, token: str) -> None:
