@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
 from seedchain.conffile import CONF_NAME, ConfFileError, apply_conf_file
-from seedchain.runner import env, run_service
+from seedchain.runner import LOG_LEVELS, add_log_arguments, env, run_service
 
 if TYPE_CHECKING:
     from node.config import NodeConfig
 
 DEFAULT_VERIFY_PROCESSES = max(1, min(8, os.cpu_count() or 1))
 DEFAULT_VERIFY_THREADS = max(0, min(4, (os.cpu_count() or 1) - 1))
-LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 # The SEEDCHAIN_* variable of an option whose name is not its destination's in capitals.
 ENV_NAMES = {"peer": "SEEDCHAIN_PEERS"}
 
@@ -49,12 +48,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=env("MINE_INTERVAL", "-1"),
         help="minimum seconds between mined blocks (default: 1 on regtest, 0 elsewhere)",
     )
-    p.add_argument(
-        "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
-    )
-    p.add_argument(
-        "--log-level", default=env("LOG_LEVEL", "info"), choices=list(LOG_LEVELS), type=str.lower
-    )
+    add_log_arguments(p)
     p.add_argument("--cache-mb", type=int, default=env("CACHE_MB", "128"))
     p.add_argument("--mempool-mb", type=int, default=env("MEMPOOL_MB", "64"))
     p.add_argument(

@@ -8,13 +8,12 @@ from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
 from seedchain.conffile import ConfFileError, apply_conf_file
-from seedchain.runner import env, run_service
+from seedchain.runner import LOG_LEVELS, add_log_arguments, env, run_service
 
 if TYPE_CHECKING:
     from pool.config import PoolConfig
 
 POOL_CONF_NAME = "pool.conf"
-LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
 # Each option's SEEDCHAIN_* variable ("" for none), for the configuration file's precedence.
 ENV_NAMES = {
     "node": "SEEDCHAIN_NODE",
@@ -95,12 +94,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=50.0,
         help="sustained messages per second a connection may send (default 50)",
     )
-    p.add_argument(
-        "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
-    )
-    p.add_argument(
-        "--log-level", default=env("LOG_LEVEL", "info"), choices=list(LOG_LEVELS), type=str.lower
-    )
+    add_log_arguments(p)
     p.set_defaults(handler=run, command_parser=p)
 
 

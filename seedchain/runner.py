@@ -8,6 +8,7 @@ without uvloop (a platform it has no build for) asyncio's is used.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import os
@@ -20,6 +21,20 @@ EVENT_LOOPS = ("uvloop", "asyncio")
 def env(name: str, default: str | None = None) -> str | None:
     """The value of ``SEEDCHAIN_<NAME>``, or ``default`` when it is unset or empty."""
     return os.environ.get(f"SEEDCHAIN_{name}") or default
+
+
+LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}  # the logging module's
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--log-format`` and ``--log-level`` (``SEEDCHAIN_LOG_FORMAT``, ``SEEDCHAIN_LOG_LEVEL``)
+    for the long-running services; ``LOG_LEVELS[args.log_level]`` is the logging level."""
+    parser.add_argument(
+        "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
+    )
+    parser.add_argument(
+        "--log-level", default=env("LOG_LEVEL", "info"), choices=list(LOG_LEVELS), type=str.lower
+    )
 
 
 def run_service(main: Callable[[], Awaitable[None]]) -> int:
