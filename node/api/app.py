@@ -56,18 +56,14 @@ def _gauges_on_chain(ctx: ApiContext) -> tuple[int, int, int, int]:
 async def metrics_endpoint(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     height, count, size, pruned_height = await ctx.call(_gauges_on_chain, ctx)
-    manager = ctx.connmgr
-    peers = [] if manager is None else list(manager.peers())
-    inbound = sum(1 for p in peers if getattr(p, "inbound", False))
-    miner = getattr(ctx.node, "miner", None)
-    hashrate = float(getattr(miner, "hashrate", 0.0) or 0.0) * 1e6  # the miner reports MH/s
+    inbound, outbound = ctx.peer_counts()
     ctx.metrics.refresh(
         height=height,
         mempool_transactions=count,
         mempool_bytes=size,
         peers_in=inbound,
-        peers_out=len(peers) - inbound,
-        hashrate=hashrate,
+        peers_out=outbound,
+        hashrate=ctx.miner_hashps(),
         ws_subscribers=len(ctx.events.subscribers),
         pruned_height=pruned_height,
     )

@@ -189,6 +189,18 @@ class ApiContext:
     def connmgr(self) -> PeerManager | None:
         return getattr(self.node, "connmgr", None)
 
+    def peer_counts(self) -> tuple[int, int]:
+        """(inbound, outbound) connected peers; (0, 0) without P2P."""
+        manager = self.connmgr
+        peers = [] if manager is None else list(manager.peers())
+        inbound = sum(1 for peer in peers if getattr(peer, "inbound", False))
+        return inbound, len(peers) - inbound
+
+    def miner_hashps(self) -> float:
+        """The built-in miner's hash rate in hashes per second (it reports MH/s); 0 without."""
+        miner = getattr(self.node, "miner", None)
+        return float(getattr(miner, "hashrate", 0.0) or 0.0) * 1e6
+
     def best_peer_height(self) -> int | None:
         """The height of the best header chain the node has validated (headers-first sync),
         if it syncs at all. Heights that peers merely claim are not used: a lying peer must

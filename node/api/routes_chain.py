@@ -24,7 +24,7 @@ MAX_TX_INDEX = 10_000_000
 TXS_PER_PAGE = 25  # Esplora's
 
 
-def _entry(ctx: ApiContext, block_hash: bytes) -> ChainEntry:
+def entry_or_404(ctx: ApiContext, block_hash: bytes) -> ChainEntry:
     entry = ctx.chain.entries.get(block_hash)
     if entry is None:
         raise ApiError(404, "block_not_found", "no block with this hash")
@@ -124,7 +124,7 @@ async def blocks(request: web.Request) -> web.Response:
 
 
 def _block_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
-    return _summary(ctx, _entry(ctx, block_hash))
+    return _summary(ctx, entry_or_404(ctx, block_hash))
 
 
 async def block(request: web.Request) -> web.Response:
@@ -143,7 +143,7 @@ def no_block_data(ctx: ApiContext, entry: ChainEntry) -> ApiError:
 
 
 def _raw_on_chain(ctx: ApiContext, block_hash: bytes) -> bytes:
-    entry = _entry(ctx, block_hash)
+    entry = entry_or_404(ctx, block_hash)
     raw = ctx.chain.store.get_block(block_hash)
     if raw is None:
         raise no_block_data(ctx, entry)
@@ -151,7 +151,7 @@ def _raw_on_chain(ctx: ApiContext, block_hash: bytes) -> bytes:
 
 
 def _txids_on_chain(ctx: ApiContext, block_hash: bytes) -> list[str]:
-    entry = _entry(ctx, block_hash)
+    entry = entry_or_404(ctx, block_hash)
     found = ctx.chain.get_block(block_hash)
     if found is None:
         raise no_block_data(ctx, entry)
@@ -172,7 +172,7 @@ async def block_raw(request: web.Request) -> web.Response:
 
 
 def _header_on_chain(ctx: ApiContext, block_hash: bytes) -> str:
-    return _entry(ctx, block_hash).header.encoded.hex()
+    return entry_or_404(ctx, block_hash).header.encoded.hex()
 
 
 async def block_header(request: web.Request) -> web.Response:
@@ -183,7 +183,7 @@ async def block_header(request: web.Request) -> web.Response:
 
 
 def _status_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
-    entry = _entry(ctx, block_hash)
+    entry = entry_or_404(ctx, block_hash)
     chain = ctx.chain
     if not chain.is_active(entry):
         return {"in_best_chain": False}
@@ -219,7 +219,7 @@ async def block_txid(request: web.Request) -> web.Response:
 
 
 def _txs_on_chain(ctx: ApiContext, block_hash: bytes, start: int) -> list[Json]:
-    entry = _entry(ctx, block_hash)
+    entry = entry_or_404(ctx, block_hash)
     block = ctx.chain.get_block(block_hash)
     if block is None:
         raise no_block_data(ctx, entry)

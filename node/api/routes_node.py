@@ -48,8 +48,7 @@ async def node_info(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     node, config = ctx.node, ctx.node.config
     manager = ctx.connmgr
-    peers = [] if manager is None else list(manager.peers())
-    inbound = sum(1 for peer in peers if getattr(peer, "inbound", False))
+    inbound, outbound = ctx.peer_counts()
     started_at = getattr(node, "started_at", None)
     backend = default_backend()
     return web.json_response(
@@ -64,7 +63,7 @@ async def node_info(request: web.Request) -> web.Response:
                 "enabled": manager is not None,
                 "listening": manager is not None and config.listen,
                 "port": _listen_port(manager),
-                "connections": {"in": inbound, "out": len(peers) - inbound, "total": len(peers)},
+                "connections": {"in": inbound, "out": outbound, "total": inbound + outbound},
                 "max_inbound": config.max_inbound,
                 "max_outbound": config.max_outbound,
                 "whitelist": list(config.whitelist),

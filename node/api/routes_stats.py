@@ -30,7 +30,7 @@ from consensus.utxo import BlockUndo
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.inputs import parse_hash, parse_int
-from node.api.routes_chain import no_block_data
+from node.api.routes_chain import entry_or_404, no_block_data
 from node.api.views import Json, difficulty
 from node.blockindex import ChainEntry
 from node.storage import StorageError
@@ -90,7 +90,7 @@ async def mining_info(request: web.Request) -> web.Response:
     miner = getattr(ctx.node, "miner", None)
     info["local"] = {
         "mining": miner is not None,
-        "hashps": round(miner.hashrate * 1e6, 1) if miner is not None else 0.0,
+        "hashps": round(ctx.miner_hashps(), 1),
         "threads": miner.threads if miner is not None else 0,
         "blocks_found": miner.blocks_found if miner is not None else 0,
     }
@@ -138,9 +138,7 @@ async def utxo_set(request: web.Request) -> web.Response:
 
 def _block_stats_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
     chain = ctx.chain
-    entry = chain.entries.get(block_hash)
-    if entry is None:
-        raise ApiError(404, "block_not_found", "no block with this hash")
+    entry = entry_or_404(ctx, block_hash)
     block = chain.get_block(block_hash)
     if block is None:
         raise no_block_data(ctx, entry)
