@@ -248,11 +248,17 @@ class ChainStore:
 
     def iter_coins(self) -> Iterator[tuple[bytes, Coin]]:
         """Every unspent output in outpoint-key order."""
-        cursor = self.db.execute(
-            "SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint"
-        )
-        for key, value, lock, height, coinbase in cursor:
-            yield bytes(key), Coin(value, bytes(lock), height, bool(coinbase))
+        return iter_coins(self.db)
 
     def coin_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM utxo").fetchone()[0])
+
+
+def iter_coins(db: sqlite3.Connection) -> Iterator[tuple[bytes, Coin]]:
+    """Every unspent output of the chain database ``db`` (any connection to it, e.g. a
+    read-only snapshot, ``node.utxostats``) in outpoint-key order."""
+    cursor = db.execute(
+        "SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint"
+    )
+    for key, value, lock, height, coinbase in cursor:
+        yield bytes(key), Coin(value, bytes(lock), height, bool(coinbase))

@@ -2,7 +2,7 @@
 and transactions, the coins they hold against the coins ever issued, and the UTXO set hash
 that ``seedchain verify`` also computes (``node.coins.utxo_set_hash``).
 
-May import consensus, ``node.coins``, ``node.chain_types`` and the standard library. A scan
+May import consensus, ``node.coins``, ``node.storage`` and the standard library. A scan
 reads every coin, so it must not hold the chain thread: ``open_snapshot`` (on the chain thread)
 writes the unwritten coins and opens a read-only SQLite transaction on the chain database,
 which in WAL mode keeps seeing that one state while the chain thread goes on writing;
@@ -11,14 +11,14 @@ which in WAL mode keeps seeing that one state while the chain thread goes on wri
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from consensus.coinbase import block_subsidy
-from consensus.utxo import Coin
-from node.coins import utxo_set_hash
+from node.coins import coin_record
+from node.storage import iter_coins
 
 if TYPE_CHECKING:
     from node.chain import ChainState
@@ -89,36 +89,30 @@ class UtxoSnapshot:
         self.best_block = chain.tip.hash
         self.halving_interval = chain.params.halving_interval
 
-    def _coins(self, counts: list[int]) -> Iterator[tuple[bytes, Coin]]:
-        """Every coin in key order; counts[0] += outputs, counts[1] += amount, counts[2] +=
-        distinct txids as they pass."""
-        cursor = self._db.execute(
-            "SELECT outpoint, value, lock, height, coinbase FROM utxo ORDER BY outpoint"
-        )
-        last_txid = b""
-        for raw_key, value, lock, height, coinbase in cursor:
-            key = bytes(raw_key)
-            counts[0] += 1
-            counts[1] += value
-            if key[:32] != last_txid:
-                last_txid = key[:32]
-                counts[2] += 1
-            yield key, Coin(value, bytes(lock), height, bool(coinbase))
-
     def scan(self) -> UtxoSetStats:
-        counts = [0, 0, 0]
+        """Read every coin once: counts, total and the set hash (``coin_record`` per coin, as
+        ``node.coins.utxo_set_hash``); closes the snapshot."""
+        digest = hashlib.sha256()
+        txouts = amount = transactions = 0
+        last_txid = b""
         try:
-            digest = utxo_set_hash(self._coins(counts))
+            for key, coin in iter_coins(self._db):
+                digest.update(coin_record(key, coin))
+                txouts += 1
+                amount += coin.value
+                if key[:32] != last_txid:
+                    last_txid = key[:32]
+                    transactions += 1
         finally:
             self.close()
         return UtxoSetStats(
             height=self.height,
             best_block=self.best_block,
-            txouts=counts[0],
-            transactions=counts[2],
-            total_amount=counts[1],
+            txouts=txouts,
+            transactions=transactions,
+            total_amount=amount,
             total_issued=total_issued(self.height, self.halving_interval),
-            hash_serialized=digest,
+            hash_serialized=digest.digest(),
         )
 
     def close(self) -> None:
