@@ -199,37 +199,21 @@ SEND_ALL = "max"
 
 
 def cmd_send(args: argparse.Namespace) -> int:
-    from wallet.amounts import format_amount, parse_amount
     from wallet.coincontrol import parse_choice
-    from wallet.engine import parse_address
 
     location = wallet_location(args)
     request = _payment_request(args, location.params)
     if request is not None:
         assert request.amount is not None
-        args.address, args.amount = request.address, format_amount(request.amount)
-    if args.amount is None:
-        raise CommandError("give AMOUNT after ADDRESS (coins, or 'max')")
-    words = [args.address, args.amount, *args.more]
-    if len(words) % 2:
-        raise CommandError(
-            f"recipient {words[-1][:100]!r} has no amount: give ADDRESS AMOUNT pairs"
-        )
-    pairs = list(zip(words[0::2], words[1::2], strict=True))
-    for address, _ in pairs:
-        parse_address(address, location.params)  # bad input fails before the password
-    send_all = any(amount.strip().lower() == SEND_ALL for _, amount in pairs)
-    if send_all and len(pairs) > 1:
-        raise CommandError(f"amount {SEND_ALL!r} sends everything to one address only")
-    payments = [] if send_all else [(a, parse_amount(amount)) for a, amount in pairs]
+        payments, sweep_to = [(request.address, request.amount)], None
+    else:
+        payments, sweep_to = _recipients(args, location.params)
     fee_rate = fee_rate_option(args)
     only = parse_choice(args.coin_from or [], location.params)
 
     async def body(session: WalletSession) -> Any:
-        if send_all:
-            return await session.send_all(
-                args.address, fee_rate, dry_run=args.dry_run, only=only
-            )
+        if sweep_to is not None:
+            return await session.send_all(sweep_to, fee_rate, dry_run=args.dry_run, only=only)
         return await session.send_many(payments, fee_rate, dry_run=args.dry_run, only=only)
 
     result = with_session(args, body)
@@ -262,6 +246,29 @@ def cmd_send(args: argparse.Namespace) -> int:
         ]
     )
     return 0
+
+
+def _recipients(args: argparse.Namespace, params: Any) -> tuple[list[tuple[str, int]], str | None]:
+    """``send ADDRESS AMOUNT [ADDRESS AMOUNT ...]``: the payments, or (``AMOUNT`` ``max``) no
+    payments and the one address to send everything to; checked before the password."""
+    from wallet.amounts import parse_amount
+    from wallet.engine import parse_address
+
+    if args.amount is None:
+        raise CommandError("give AMOUNT after ADDRESS (coins, or 'max')")
+    words = [args.address, args.amount, *args.more]
+    if len(words) % 2:
+        raise CommandError(
+            f"recipient {words[-1][:100]!r} has no amount: give ADDRESS AMOUNT pairs"
+        )
+    pairs = list(zip(words[0::2], words[1::2], strict=True))
+    for address, _ in pairs:
+        parse_address(address, params)
+    if any(amount.strip().lower() == SEND_ALL for _, amount in pairs):
+        if len(pairs) > 1:
+            raise CommandError(f"amount {SEND_ALL!r} sends everything to one address only")
+        return [], args.address
+    return [(address, parse_amount(amount)) for address, amount in pairs], None
 
 
 def _payment_request(args: argparse.Namespace, params: Any) -> PaymentRequest | None:
