@@ -121,6 +121,19 @@ class Accounting:
             self._recent_work -= self._recent.popleft().work
             self._recent_complete = False
 
+    def needed_after(self) -> int | None:
+        """For pruning: shares with a greater id may still enter a PPLNS window (those of twice
+        the largest window asked for so far; see ``_trim``); None when the scheme is not PPLNS,
+        0 when that is not known yet (no window asked for, or the in-memory shares do not reach
+        back far enough)."""
+        if self.scheme != "pplns":
+            return None
+        if not self._recent:
+            return self.last_share_id if self._recent_complete and self._keep_work else 0
+        if self._keep_work and (self._recent_work >= self._keep_work or self._recent_complete):
+            return self._recent[0].share_id - 1
+        return 0
+
     async def _extend_recent(self, limit: int) -> bool:
         """Prepend up to ``limit`` older shares from the log; False if there were none."""
         before = self._recent[0].share_id if self._recent else self.last_share_id + 1

@@ -161,6 +161,8 @@ async def pool_info(request: web.Request) -> web.Response:
             "fee_percent": config.fee_ppm / 10_000,
             "operator": config.operator,
             "dust": config.dust,
+            "prune_shares": config.prune_shares,
+            "pruned_upto": pool.pruned_upto,
             "height": None if template is None else template.height,
             "network_difficulty": None
             if template is None
@@ -222,7 +224,9 @@ async def shares_page(request: web.Request) -> web.Response:
     limit = _int_query(request, "limit", 100, 1, MAX_PAGE)
     shares = await pool.shares.call(_shares, address, after, limit)
     following = shares[-1]["id"] if len(shares) == limit else None
-    return web.json_response({"shares": shares, "next_after": following})
+    return web.json_response(
+        {"shares": shares, "next_after": following, "pruned_upto": pool.pruned_upto}
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:

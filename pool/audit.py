@@ -70,14 +70,22 @@ def audit_block(
     pplns_n: int,
     bits: int | None,
     coinbase: Sequence[tuple[str, int]] | None,
+    pruned_upto: int = 0,
 ) -> BlockAudit:
     """Check one block row of ``GET /v1/pool/blocks`` (see the module docstring). ``shares``:
     the log's shares with ``window_start < id <= window_end``, in id order; ``bits``: the
     block's (needed for PPLNS); ``coinbase``: its outputs as ``(address, value)``, or None when
-    the node does not have the block."""
+    the node does not have the block; ``pruned_upto``: the pool's (every share with an id up to
+    it is pruned)."""
     audit = BlockAudit(block["height"], block["hash"], block["scheme"], block["status"])
     audit.shares = len(shares)
     start, end = block["window_start"], block["window_end"]
+    if start < min(end, pruned_upto):
+        audit.problems.append(
+            f"its window ({start}, {end}] is pruned: the pool keeps no share up to {pruned_upto}"
+            " (--prune-shares); audit fewer blocks"
+        )
+        return audit
     ids = [share["id"] for share in shares]
     if ids != sorted(set(ids)) or any(not start < i <= end for i in ids):
         audit.problems.append(f"the shares given are not the log's ({start}, {end}] in order")

@@ -62,6 +62,7 @@ class PoolConfig:
     settle_interval: float = 30.0  # re-check found blocks and resubmit pending ones
     job_refresh_interval: float = DEFAULT_REFRESH_INTERVAL  # new work at least this often
     hashrate_window: float = 600.0
+    prune_shares: int = 0  # >0: prune the share log, keeping the newest N blocks' windows
     stratum: StratumSettings = field(default_factory=StratumSettings)
 
     def __post_init__(self) -> None:
@@ -76,6 +77,8 @@ class PoolConfig:
             raise ConfigError("--fee must be between 0 and 100 percent")
         if self.pplns_n < 1:
             raise ConfigError("--pplns-n must be >= 1")
+        if self.prune_shares < 0:
+            raise ConfigError("--prune-shares must be >= 0 (0: keep every share)")
         if self.dust < 0:
             raise ConfigError("--dust must be >= 0")
         if not 2 <= self.max_outputs <= 1000:

@@ -150,6 +150,13 @@ class JobManager:
             return None
         return job
 
+    def oldest_window_start(self) -> int | None:
+        """The oldest window start among jobs still valid for shares (None: no such job)."""
+        return min(
+            (job.payout.window_start for job in self._jobs.values() if self.is_live(job)),
+            default=None,
+        )
+
     def is_live(self, job: Job) -> bool:
         return self.get(job.job_id) is job
 

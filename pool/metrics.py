@@ -55,6 +55,12 @@ class PoolMetrics:
         self.node_errors = Counter(
             "seedchain_pool_node_errors", "Failed requests to the node", registry=r
         )
+        self.shares_pruned = Counter(
+            "seedchain_pool_shares_pruned", "Shares deleted from the share log", registry=r
+        )
+        self.pruned_upto = Gauge(
+            "seedchain_pool_pruned_upto", "Every share with an id up to this is pruned", registry=r
+        )
         self.height = Gauge("seedchain_pool_height", "Height of the current job", registry=r)
 
     def count_accepted(self, difficulty: float, is_block: bool) -> None:

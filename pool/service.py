@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -36,6 +37,7 @@ from pool.errors import ConfigError, NodeError
 from pool.jobs import JobManager
 from pool.metrics import PoolMetrics
 from pool.nodeclient import HttpNodeClient, NodeClient, Template
+from pool.retention import KEEP_SECONDS, PRUNE_BATCH, Needs, prune_batch, prune_floor, pruned_upto
 from pool.server import StratumServer
 from pool.session import AcceptedShare
 from pool.sharelog import ShareLog, ShareRecord
@@ -97,6 +99,7 @@ class Pool:
         self._wake = asyncio.Event()
         self._handed: Template | None = None  # a long-polled template on a new tip
         self._api_started = asyncio.Event()
+        self.pruned_upto = 0  # every share with an id up to this is pruned (--prune-shares)
 
     @property
     def stratum_port(self) -> int | None:
@@ -128,6 +131,8 @@ class Pool:
     async def run(self) -> None:
         config = self.config
         await self.shares.open(self.params.name)
+        self.pruned_upto = await self.shares.call(pruned_upto)
+        self.metrics.pruned_upto.set(self.pruned_upto)
         self.shares.listeners.extend([self.accounting.on_shares, self.rates.on_shares])
         try:
             async with asyncio.TaskGroup() as tasks:
@@ -145,6 +150,8 @@ class Pool:
                 tasks.create_task(self._follow_node(), name="pool-follow")
                 tasks.create_task(self._long_poll(), name="pool-longpoll")
                 tasks.create_task(self._settle_loop(), name="pool-settle")
+                if config.prune_shares:
+                    tasks.create_task(self._prune_loop(), name="pool-prune")
                 log.info(
                     "pool_started",
                     network=self.params.name,
@@ -274,3 +281,36 @@ class Pool:
         while True:
             await asyncio.sleep(self.config.settle_interval)
             await self._settle()
+
+    # --- pruning the share log --------------------------------------------------------------------
+    async def prune(self) -> int:
+        """Delete the shares nothing needs any more (pool.retention); returns how many."""
+        starts = [self.accounting.needed_after(), self.jobs.oldest_window_start()]
+        known = [start for start in starts if start is not None]
+        needs = Needs(
+            keep_blocks=self.config.prune_shares,
+            scheme=self.config.scheme,
+            needed_after=min(known) if known else None,
+            time_from=self.clock() - max(KEEP_SECONDS, self.config.hashrate_window),
+        )
+        floor = await self.shares.call(prune_floor, needs)
+        deleted = 0
+        while floor > self.pruned_upto:
+            count = await self.shares.call(prune_batch, floor)
+            deleted += count
+            self.pruned_upto = await self.shares.call(pruned_upto)
+            if count < PRUNE_BATCH:
+                break
+        if deleted:
+            self.metrics.shares_pruned.inc(deleted)
+            self.metrics.pruned_upto.set(self.pruned_upto)
+            log.info("shares_pruned", shares=deleted, pruned_upto=self.pruned_upto)
+        return deleted
+
+    async def _prune_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.settle_interval)
+            try:
+                await self.prune()
+            except (sqlite3.Error, OSError) as exc:  # the log is intact: try again next time
+                log.error("shares_prune_failed", error=str(exc))

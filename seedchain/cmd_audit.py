@@ -122,6 +122,7 @@ async def audit(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         pplns_n = args.pplns_n if args.pplns_n is not None else int(info["pplns_n"])
+        pruned_upto = int(info.get("pruned_upto", 0))
         blocks = await fetch.blocks(pool)
         audits: list[BlockAudit] = []
         for block in blocks[: args.blocks]:
@@ -131,7 +132,13 @@ async def audit(args: argparse.Namespace) -> dict[str, Any]:
             )
             audits.append(
                 audit_block(
-                    block, shares, fee_ppm=fee_ppm, pplns_n=pplns_n, bits=bits, coinbase=coinbase
+                    block,
+                    shares,
+                    fee_ppm=fee_ppm,
+                    pplns_n=pplns_n,
+                    bits=bits,
+                    coinbase=coinbase,
+                    pruned_upto=pruned_upto,
                 )
             )
         balances = carried_balances(blocks, LIVE)

@@ -24,6 +24,7 @@ ENV_NAMES = {
     "fee": "SEEDCHAIN_POOL_FEE",
     "pplns_n": "SEEDCHAIN_POOL_PPLNS_N",
     "dust": "SEEDCHAIN_POOL_DUST",
+    "prune_shares": "SEEDCHAIN_POOL_PRUNE_SHARES",
     "difficulty": "SEEDCHAIN_POOL_DIFFICULTY",
     "log_format": "SEEDCHAIN_LOG_FORMAT",
     "log_level": "SEEDCHAIN_LOG_LEVEL",
@@ -64,6 +65,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         default=env("POOL_DUST", "10000"),
         help="smallest payout in base units; less is carried (default 10000)",
+    )
+    p.add_argument(
+        "--prune-shares",
+        type=int,
+        default=env("POOL_PRUNE_SHARES", "0"),
+        metavar="N",
+        help="delete old shares, keeping the windows of the newest N blocks found, the"
+        " current round and a day of shares (default 0: keep every share)",
     )
     p.add_argument(
         "--difficulty",
@@ -151,6 +160,7 @@ def build_config(args: argparse.Namespace) -> PoolConfig:
             api_bind=parse_hostport(args.api_bind or "127.0.0.1", params.pool_port + 1),
             pplns_n=args.pplns_n,
             dust=args.dust,
+            prune_shares=args.prune_shares,
             template_interval=args.template_interval,
             tip_poll_interval=args.tip_poll_interval,
             stratum=stratum,

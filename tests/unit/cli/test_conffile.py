@@ -153,7 +153,7 @@ def test_the_pool_reads_pool_conf_in_its_datadir(
     operator = Key.from_index(1).address()
     (tmp_path / "pool.conf").write_text(
         f"node = http://127.0.0.1:28732\noperator = {operator}\nfee = 1.5\n"
-        "[regtest]\nscheme = solo\nno-vardiff = 1\nshare-interval = 5\n"
+        "[regtest]\nscheme = solo\nno-vardiff = 1\nshare-interval = 5\nprune-shares = 20\n"
     )
     argv = ["pool", "--network", "regtest", "--datadir", str(tmp_path)]
     monkeypatch.setenv("SEEDCHAIN_POOL_FEE", "2")
@@ -162,6 +162,7 @@ def test_the_pool_reads_pool_conf_in_its_datadir(
     assert cfg.fee_ppm == 20_000  # the environment's 2%, not the file's 1.5%
     assert not cfg.stratum.vardiff.enabled
     assert cfg.stratum.vardiff.target_interval == 7.0  # the command line's
+    assert cfg.prune_shares == 20
     (tmp_path / "pool.conf").write_text("scheme = pps\n")
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[3]
         (["--operator", OPERATOR.address(), "--fee", "250"], "fee"),
         (["--operator", OPERATOR.address(), "--stratum-bind", "host:99999"], "port"),
         (["--operator", OPERATOR.address(), "--pplns-n", "0"], "pplns"),
+        (["--operator", OPERATOR.address(), "--prune-shares", "-5"], "--prune-shares"),
     ],
 )
 def test_pool_refuses_bad_input_in_one_line(
