@@ -1,13 +1,8 @@
 """``seedchain wallet``: the wallet on the command line.
 
-    seedchain wallet [--datadir DIR] [--wallet NAME] [--node URL] [--network N] COMMAND
-        create | restore | address [--index I] | balance
-        | send ADDRESS AMOUNT [ADDRESS AMOUNT ...] [--fee-rate R] (AMOUNT 'max': everything)
-        | bump TXID [--fee-rate R] | cpfp TXID [--fee-rate R] | history | utxos
-        | password [--new-password-file F]
-        | label [ADDRESS|TXID [TEXT]] | backup DIR | freeze [ADDRESS|TXID:VOUT ...]
-        | unfreeze ADDRESS|TXID:VOUT ... | sign-message ADDRESS MESSAGE
-        | verify-message ADDRESS SIGNATURE MESSAGE | info
+    seedchain wallet [--datadir DIR] [--wallet NAME] [--node URL] [--network N] COMMAND ...
+
+(``seedchain wallet --help`` lists the commands; docs/wallet.md describes each.)
 
 Every command accepts ``--password-file F`` (``-`` reads standard input) and ``--json``, even
 where no password is needed; without a password file the password is asked at a prompt
@@ -20,7 +15,8 @@ integers of base units. Bad input exits 1 (2 for a usage error) with one ``error
 The logic is in ``wallet.engine``. This module parses the arguments and registers the
 commands; the handlers are in ``seedchain.wallet_commands_setup`` (create, restore, address,
 password, label, info) and ``seedchain.wallet_commands_chain`` (balance, history, utxos, send,
-bump), on top of ``seedchain.wallet_context`` (location, node, lock, session),
+bump), ``seedchain.wallet_commands_offline`` (export-watch, import-watch, sign, broadcast),
+on top of ``seedchain.wallet_context`` (location, node, lock, session),
 ``seedchain.wallet_secrets`` (password and phrase input) and ``seedchain.wallet_output``
 (JSON, tables, plain text). Their
 public names are re-exported here. May import the standard library, ``seedchain`` and
@@ -35,6 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
+from seedchain import wallet_commands_offline
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import (
@@ -241,6 +238,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="coin control: spend only these coins, or the coins of these addresses"
         " (repeatable; with 'max', all of them)",
     )
+    send.add_argument(
+        "--unsigned",
+        metavar="FILE",
+        help="write the transaction to FILE unsigned, to `sign` offline (watch-only wallets)",
+    )
     _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)
 
@@ -368,6 +370,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.add_argument("message", metavar="MESSAGE")
     verify.set_defaults(wallet_handler=cmd_verify_message)
 
+    wallet_commands_offline.register(commands, common)
     info = commands.add_parser(
         "info", parents=[common], help="network, name, next indexes, node (no password)"
     )

@@ -12,9 +12,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from consensus.hashing import hash_to_hex
 from seedchain.cli import CommandError
+from seedchain.wallet_commands_offline import new_file
 from seedchain.wallet_context import (
     fee_rate_option,
     synced,
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
     from wallet.engine import WalletSession
     from wallet.history import HistoryEntry, WalletCoin
     from wallet.payuri import PaymentRequest
-    from wallet.sending import BumpResult
+    from wallet.results import BumpResult
 
 
 def cmd_balance(args: argparse.Namespace) -> int:
@@ -210,13 +213,23 @@ def cmd_send(args: argparse.Namespace) -> int:
         payments, sweep_to = _recipients(args, location.params)
     fee_rate = fee_rate_option(args)
     only = parse_choice(args.coin_from or [], location.params)
+    if args.unsigned and args.dry_run:
+        raise CommandError("--unsigned and --dry-run do not go together")
+    unsigned_path = None if args.unsigned is None else new_file(args.unsigned)
+    unsigned = unsigned_path is not None
 
     async def body(session: WalletSession) -> Any:
         if sweep_to is not None:
-            return await session.send_all(sweep_to, fee_rate, dry_run=args.dry_run, only=only)
-        return await session.send_many(payments, fee_rate, dry_run=args.dry_run, only=only)
+            return await session.send_all(
+                sweep_to, fee_rate, dry_run=args.dry_run, only=only, unsigned=unsigned
+            )
+        return await session.send_many(
+            payments, fee_rate, dry_run=args.dry_run, only=only, unsigned=unsigned
+        )
 
     result = with_session(args, body)
+    if unsigned_path is not None:
+        return _write_unsigned(args, result, unsigned_path)
     data = result.to_json()
     refused = result.dry_run and not data["allowed"]
     note = None if request is None else (request.message or request.label)
@@ -245,6 +258,25 @@ def cmd_send(args: argparse.Namespace) -> int:
             *([("dry run", "the node would accept it; nothing sent")] if result.dry_run else []),
         ]
     )
+    return 0
+
+
+def _write_unsigned(args: argparse.Namespace, result: Any, path: Path) -> int:
+    from wallet.watch import write_export
+
+    write_export(path, result.unsigned_file)
+    if args.json:
+        print_json({**result.to_json(), "file": str(path)})
+        return 0
+    print_pairs(
+        [
+            *[("would pay", f"{format_coins(v)} to {a}") for a, v in result.payments],
+            ("txid", hash_to_hex(result.txid)),
+            ("fee", f"{format_coins(result.fee)} ({format_rate(result.fee_rate)})"),
+            ("unsigned", f"written to {path}: nothing sent"),
+        ]
+    )
+    print(f"Sign it with `seedchain wallet sign {path.name} OUT` on the wallet with the keys.")
     return 0
 
 

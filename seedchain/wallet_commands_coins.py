@@ -26,11 +26,11 @@ def cmd_unfreeze(args: argparse.Namespace) -> int:
 
 
 def _change(args: argparse.Namespace, *, frozen: bool) -> int:
-    from wallet.engine import keystore_info, read_metadata
+    from wallet.engine import check_wallet, read_metadata
     from wallet.freezing import freeze_key, with_frozen
 
     location = wallet_location(args)
-    keystore_info(location)
+    check_wallet(location)
     keys = [freeze_key(target, location.params) for target in args.targets]
     if keys:
         meta = update_metadata(location, lambda old: with_frozen(old, keys, frozen))

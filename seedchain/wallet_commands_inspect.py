@@ -135,17 +135,26 @@ def cmd_list(args: argparse.Namespace) -> int:
     network each is for; no password. An unreadable keystore is listed with its error."""
     from wallet.errors import WalletError
     from wallet.keystore import read_keystore_info
+    from wallet.watch import read_watch_file
 
     location = wallet_location(args)
     root = location.datadir / "wallets"
     wallets: list[dict[str, Any]] = []
     for directory in sorted(root.iterdir()) if root.is_dir() else []:
-        keystore = directory / "keystore.json"
-        if not directory.is_dir() or not keystore.is_file():
+        keystore, watch = directory / "keystore.json", directory / "watch.json"
+        if not directory.is_dir() or not (keystore.is_file() or watch.is_file()):
             continue
-        entry: dict[str, Any] = {"name": directory.name, "path": str(directory)}
+        watch_only = not keystore.is_file()
+        entry: dict[str, Any] = {
+            "name": directory.name,
+            "path": str(directory),
+            "watch_only": watch_only,
+        }
         try:
-            entry["network"] = read_keystore_info(keystore).network
+            if watch_only:
+                entry["network"] = read_watch_file(watch).network
+            else:
+                entry["network"] = read_keystore_info(keystore).network
             entry["error"] = None
         except (WalletError, OSError) as exc:
             entry["network"], entry["error"] = None, str(exc)
@@ -154,8 +163,13 @@ def cmd_list(args: argparse.Namespace) -> int:
         print_json({"datadir": str(location.datadir), "wallets": wallets})
         return 0
     rows = [
-        [w["name"], w["network"] or "", w["error"] or ("" if w["network"] else "?")]
+        [
+            w["name"],
+            w["network"] or "",
+            "watch-only" if w["watch_only"] else "keys",
+            w["error"] or ("" if w["network"] else "?"),
+        ]
         for w in wallets
     ]
-    print_table(f"Wallets in {root}", ["name", "network", "problem"], rows)
+    print_table(f"Wallets in {root}", ["name", "network", "kind", "problem"], rows)
     return 0

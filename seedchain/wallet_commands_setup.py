@@ -39,8 +39,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     from wallet.errors import WalletExists
 
     location = wallet_location(args)
-    if location.paths.keystore.exists():
-        raise WalletExists(f"a wallet already exists at {location.paths.keystore}")
+    if location.paths.keystore.exists() or location.paths.watch.exists():
+        raise WalletExists(f"a wallet already exists in {location.paths.directory}")
     password = read_password(args, confirm=True)
     created = create_wallet(location, password)
     words = created.mnemonic.split()
@@ -78,8 +78,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from wallet.mnemonic import validate_mnemonic
 
     location = wallet_location(args)
-    if location.paths.keystore.exists():
-        raise WalletExists(f"a wallet already exists at {location.paths.keystore}")
+    if location.paths.keystore.exists() or location.paths.watch.exists():
+        raise WalletExists(f"a wallet already exists in {location.paths.directory}")
     if args.mnemonic_file:
         phrase = read_secret_file(args.mnemonic_file, "mnemonic")
     else:
@@ -190,11 +190,11 @@ def cmd_password(args: argparse.Namespace) -> int:
 def cmd_label(args: argparse.Namespace) -> int:
     """``label``: every label; ``label TARGET``: one; ``label TARGET TEXT``: set it (an empty
     TEXT removes it). Labels are not secret: no password, only the wallet's lock."""
-    from wallet.engine import keystore_info, read_metadata
+    from wallet.engine import check_wallet, read_metadata
     from wallet.labels import label_key, with_label
 
     location = wallet_location(args)
-    keystore_info(location)
+    check_wallet(location)
     if args.target is None:
         labels = read_metadata(location)[0].labels
         if args.json:
@@ -220,10 +220,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from wallet.backup import backup_wallet
-    from wallet.engine import keystore_info
+    from wallet.engine import check_wallet
 
     location = wallet_location(args)
-    keystore_info(location)
+    check_wallet(location)
     with locked(location):
         result = backup_wallet(location.paths, Path(args.directory).expanduser())
     if args.json:
@@ -235,11 +235,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from wallet.engine import keystore_info, read_metadata
+    from wallet.engine import check_wallet, read_metadata
     from wallet.errors import WalletError
 
     location = wallet_location(args)
-    info = keystore_info(location)
+    info = check_wallet(location)
     meta, _raw = read_metadata(location)
     node_url = resolve_node_url(args)
     tip_height: int | None = None
@@ -267,7 +267,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         "node": node_url,
         "tip_height": tip_height,
         "node_error": node_error,
-        "kdf": {"name": "scrypt", "n": info.kdf.n, "r": info.kdf.r, "p": info.kdf.p},
+        "watch_only": info is None,
+        "kdf": None
+        if info is None
+        else {"name": "scrypt", "n": info.kdf.n, "r": info.kdf.r, "p": info.kdf.p},
     }
     if args.json:
         print_json(result)
@@ -276,6 +279,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         [
             ("wallet", args.wallet),
             ("network", location.params.name),
+            ("kind", "watch-only (public keys, no private keys)" if info is None else "keys"),
             ("path", str(location.paths.directory)),
             ("next receive index", str(meta.next_receive)),
             ("next change index", str(meta.next_change)),

@@ -91,23 +91,31 @@ def with_session(
     *,
     needs_node: bool = True,
 ) -> T:
-    """Read the password, take the wallet's lock, unlock it, run ``body`` with a node client."""
-    from wallet.engine import WalletSession, check_exists, keystore_info
+    """Read the password, take the wallet's lock, unlock it, run ``body`` with a node client
+    (a watch-only wallet: no password, :meth:`WalletSession.open_watch`)."""
+    from wallet.engine import WalletSession, check_exists, check_wallet
+    from wallet.sync import NodeApi
 
     location = wallet_location(args)
-    keystore_info(location)  # a missing wallet or a network mismatch before any prompt
-    password = read_password(args)
+    # a missing wallet or a network mismatch before any prompt; a watch-only one has no password
+    watch_only = check_wallet(location) is None
+    password = "" if watch_only else read_password(args)
     node_url = resolve_node_url(args) if needs_node else None
     with locked(location):
         check_exists(location)
+
+        def session(node: NodeApi | None) -> WalletSession:
+            if watch_only:
+                return WalletSession.open_watch(location, node)
+            return WalletSession.open(location, password, node)
 
         async def main() -> T:
             from wallet.client import NodeClient
 
             if node_url is None:
-                return await body(WalletSession.open(location, password, None))
+                return await body(session(None))
             async with NodeClient(node_url) as node:
-                return await body(WalletSession.open(location, password, node))
+                return await body(session(node))
 
         return run_async(main)
 

@@ -67,8 +67,8 @@ async def restore_wallet(
     phrase = validate_mnemonic(mnemonic)
     if not password:
         raise KeystoreError("the password must not be empty")
-    if location.paths.keystore.exists():
-        raise WalletExists(f"a wallet already exists at {location.paths.keystore}")
+    if location.paths.keystore.exists() or location.paths.watch.exists():
+        raise WalletExists(f"a wallet already exists in {location.paths.directory}")
     metadata = WalletMetadata(location.params.name)
     view = None
     if node is not None:

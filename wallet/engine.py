@@ -15,7 +15,14 @@ How a wallet's state, its sends and their classification work is described in
 """
 
 from wallet.creation import CreatedWallet, create_wallet, keychain_for, restore_wallet
-from wallet.location import WalletLocation, check_exists, keystore_info, read_metadata
+from wallet.location import (
+    WalletLocation,
+    check_exists,
+    check_wallet,
+    is_watch_only,
+    keystore_info,
+    read_metadata,
+)
 from wallet.parsing import (
     FEE_TARGET,
     MAX_FEE_RATE,
@@ -23,7 +30,7 @@ from wallet.parsing import (
     parse_fee_rate,
     rate_from_estimates,
 )
-from wallet.sending import BumpResult, SendResult
+from wallet.results import BumpResult, SendResult
 from wallet.session import TRANSIENT_REJECTIONS, WATCH_DEPTH, WalletSession
 
 __all__ = [
@@ -37,7 +44,9 @@ __all__ = [
     "WalletLocation",
     "WalletSession",
     "check_exists",
+    "check_wallet",
     "create_wallet",
+    "is_watch_only",
     "keychain_for",
     "keystore_info",
     "parse_address",

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from consensus.addresses import encode_address, key_hash, lock_for_key_hash
 from consensus.signing import public_key
@@ -158,6 +159,21 @@ class WalletKey:
         )
 
 
+class KeySource(Protocol):
+    """Where a wallet's keys come from: :class:`Keychain` (derived from the seed) or
+    ``wallet.watch.WatchKeychain`` (exported public keys; ``private_key`` empty)."""
+
+    account: int
+
+    def key(self, change: int, index: int) -> WalletKey: ...
+
+    def by_id(self, key_id: KeyId) -> WalletKey: ...
+
+    def available(self, change: int) -> int:
+        """How many keys the chain ``change`` has (indexes ``0 .. available - 1``)."""
+        ...
+
+
 @dataclass(repr=False)
 class Keychain:
     """The keys of one account of a seed: ``m/44'/8888'/account'/change'/index'``.
@@ -188,6 +204,9 @@ class Keychain:
         derived = WalletKey(key_id, path, extended.private_key, pub, kh, lock_for_key_hash(kh))
         self._cache[key_id] = derived
         return derived
+
+    def available(self, change: int) -> int:
+        return HARDENED
 
     def receive_key(self, index: int) -> WalletKey:
         return self.key(RECEIVE, index)

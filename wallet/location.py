@@ -14,6 +14,7 @@ from wallet.errors import KeystoreError, NetworkMismatch, WalletNotFound
 from wallet.fileio import read_file
 from wallet.keystore import KeystoreInfo, read_keystore_info
 from wallet.metadata import MAX_METADATA_SIZE, WalletMetadata, WalletPaths, load_metadata
+from wallet.watch import WatchOnlyWallet, read_watch_file
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class WalletLocation:
 def check_exists(location: WalletLocation) -> WalletPaths:
     """The wallet's paths, or :class:`WalletNotFound` with a hint."""
     paths = location.paths
-    if not paths.keystore.exists():
+    if not paths.keystore.exists() and not paths.watch.exists():
         raise WalletNotFound(
             f"no {location.describe()} for {location.params.name}"
             " (create one with `seedchain wallet create` or `restore`)"
@@ -43,9 +44,36 @@ def check_exists(location: WalletLocation) -> WalletPaths:
     return paths
 
 
-def keystore_info(location: WalletLocation) -> KeystoreInfo:
-    """The keystore's header, checked against the expected network."""
+def is_watch_only(location: WalletLocation) -> bool:
+    """Whether the wallet holds exported public keys (``wallet.watch``) instead of a keystore."""
+    paths = location.paths
+    return paths.watch.exists() and not paths.keystore.exists()
+
+
+def check_wallet(location: WalletLocation) -> KeystoreInfo | None:
+    """That the wallet exists and is for the expected network: its keystore's header, or None
+    for a watch-only wallet (whose file is read and checked instead)."""
     paths = check_exists(location)
+    if not is_watch_only(location):
+        return keystore_info(location)
+    network = read_watch_file(paths.watch).network
+    if network != location.params.name:
+        raise NetworkMismatch(
+            f"{location.describe()} is for {network}, not {location.params.name}"
+            f" (use --network {network})"
+        )
+    return None
+
+
+def keystore_info(location: WalletLocation) -> KeystoreInfo:
+    """The keystore's header, checked against the expected network
+    (:class:`WatchOnlyWallet` for a wallet without one)."""
+    paths = check_exists(location)
+    if is_watch_only(location):
+        raise WatchOnlyWallet(
+            f"{location.describe()} is watch-only: it has no keystore, no password and no"
+            " private keys"
+        )
     info = read_keystore_info(paths.keystore)
     if info.network != location.params.name:
         raise NetworkMismatch(

@@ -41,7 +41,10 @@ def message_digest(message: str, chain_id: bytes) -> bytes:
 
 
 def sign_message(key: WalletKey, message: str, params: ChainParams) -> str:
-    """The signature text of ``message`` by ``key``, for ``params``' network."""
+    """The signature text of ``message`` by ``key``, for ``params``' network
+    (:class:`InvalidInput` for a watch-only wallet's key, which has no private half)."""
+    if not key.private_key:
+        raise InvalidInput("a watch-only wallet has no private keys: it cannot sign messages")
     digest = message_digest(message, params.chain_id)
     signature = Ed25519PrivateKey.from_private_bytes(key.private_key).sign(digest)
     return base64.b64encode(key.public_key + signature).decode("ascii")

@@ -53,6 +53,11 @@ class WalletPaths:
         return self.directory / "wallet.json"
 
     @property
+    def watch(self) -> Path:
+        """A watch-only wallet's public keys (``wallet.watch``), in place of a keystore."""
+        return self.directory / "watch.json"
+
+    @property
     def lock(self) -> Path:
         return self.directory / ".lock"
 

@@ -13,95 +13,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from consensus.hashing import hash_to_hex
-from consensus.transaction import OutPoint, Transaction, TxOut
+from consensus.transaction import Transaction, TxOut
 from wallet.coincontrol import CoinChoice, chosen_coins
 from wallet.coinselect import SpendableCoin
-from wallet.errors import FeeBumpError, InvalidAddress, InvalidAmount, InvalidFeeBumpTarget
+from wallet.errors import (
+    FeeBumpError,
+    InvalidAddress,
+    InvalidAmount,
+    InvalidFeeBumpTarget,
+    InvalidInput,
+)
 from wallet.history import CONFIRMED, CONFLICTED, WalletCoin, WalletView
 from wallet.keys import CHANGE, KeyId
 from wallet.metadata import PendingSend, WalletMetadata
+from wallet.offline import Checked, unsigned_file
 from wallet.parsing import parse_address
+from wallet.results import BumpResult, SendResult
 from wallet.txbuild import BuiltTransaction, build_payments, build_sweep, bump_fee, bump_sweep
+from wallet.watch import NEEDS_KEYS, WatchOnlyWallet
 
 if TYPE_CHECKING:
     from wallet.session import WalletSession
-
-
-@dataclass(frozen=True)
-class SendResult:
-    txid: bytes
-    payments: tuple[tuple[str, int], ...]  # (address, units) per recipient, as asked
-    fee: int
-    fee_rate: int
-    size: int
-    change: int | None
-    inputs: tuple[OutPoint, ...]
-    sent_all: bool = False  # every spendable coin, the fee taken from the one payment
-    raw: bytes | None = None  # the signed transaction, for a dry run (nothing was sent)
-    verdict: dict[str, Any] | None = None  # a dry run: the node's POST /v1/tx/test answer
-
-    @property
-    def dry_run(self) -> bool:
-        return self.raw is not None
-
-    @property
-    def amount(self) -> int:
-        """What the recipients get, in units."""
-        return sum(amount for _, amount in self.payments)
-
-    @property
-    def address(self) -> str | None:
-        """The recipient, when there is one; None for a payment to several."""
-        return self.payments[0][0] if len(self.payments) == 1 else None
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "txid": hash_to_hex(self.txid),
-            "amount": self.amount,
-            "address": self.address,
-            "payments": [{"address": a, "amount": v} for a, v in self.payments],
-            "sent_all": self.sent_all,
-            "fee": self.fee,
-            "fee_rate": self.fee_rate,
-            "size": self.size,
-            "change": self.change,
-            "inputs": [str(outpoint) for outpoint in self.inputs],
-            **self._dry_run_json(),
-        }
-
-    def _dry_run_json(self) -> dict[str, object]:
-        if self.raw is None or self.verdict is None:
-            return {"dry_run": False}
-        return {
-            "dry_run": True,
-            "hex": self.raw.hex(),
-            "allowed": self.verdict["allowed"],
-            "reject_reason": self.verdict.get("reject_reason"),
-        }
-
-
-@dataclass(frozen=True)
-class BumpResult:
-    txid: bytes
-    replaces: bytes
-    fee: int
-    old_fee: int
-    fee_rate: int
-    size: int
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "txid": hash_to_hex(self.txid),
-            "replaces": hash_to_hex(self.replaces),
-            "fee": self.fee,
-            "old_fee": self.old_fee,
-            "fee_rate": self.fee_rate,
-            "size": self.size,
-        }
 
 
 async def send_payment(
@@ -118,6 +54,7 @@ async def send_payments(
     *,
     dry_run: bool = False,
     only: CoinChoice | None = None,
+    unsigned: bool = False,
 ) -> SendResult:
     """Pay each ``(address, units)`` in one transaction
     (:meth:`wallet.session.WalletSession.send_many`): sync, select among spendable coins not
@@ -134,7 +71,7 @@ async def send_payments(
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
     )
-    return await _finish(session, meta, built, asked, rate, dry_run=dry_run)
+    return await _finish(session, meta, built, asked, rate, dry_run=dry_run, unsigned=unsigned)
 
 
 async def send_all(
@@ -144,6 +81,7 @@ async def send_all(
     *,
     dry_run: bool = False,
     only: CoinChoice | None = None,
+    unsigned: bool = False,
 ) -> SendResult:
     """Send every spendable coin not reserved by a pending send (every coin ``only`` names, if
     given) to ``address``, the fee taken from the amount, with no change (Core's ``sendall``)."""
@@ -158,7 +96,9 @@ async def send_all(
         exclude=meta.reserved_outpoints(),
     )
     sent = ((address.strip(), built.tx.total_out()),)
-    return await _finish(session, meta, built, sent, rate, sent_all=True, dry_run=dry_run)
+    return await _finish(
+        session, meta, built, sent, rate, sent_all=True, dry_run=dry_run, unsigned=unsigned
+    )
 
 
 async def rate_or_estimate(
@@ -191,12 +131,23 @@ async def _finish(
     *,
     sent_all: bool = False,
     dry_run: bool = False,
+    unsigned: bool = False,
 ) -> SendResult:
     """Record ``built`` as a pending send and broadcast it; or, for a dry run, only ask the
-    node's verdict (``POST /v1/tx/test``), saving, reserving and sending nothing."""
+    node's verdict (``POST /v1/tx/test``), saving, reserving and sending nothing; or
+    (``unsigned``) write nothing but the advanced change index and return the transaction
+    file to sign elsewhere (:mod:`wallet.offline`; its coins are reserved once it is
+    broadcast)."""
     raw: bytes | None = None
     verdict: dict[str, Any] | None = None
-    if dry_run:
+    document: bytes | None = None
+    if unsigned:
+        document = unsigned_file(built, session.keychain, session.params, sweep=sent_all)
+        if built.change_vout is not None:  # the next transaction gets another change key
+            session.save(replace(meta, next_change=meta.next_change + 1))
+    elif dry_run:
+        if not built.signed:
+            raise WatchOnlyWallet(NEEDS_KEYS)
         raw = built.tx.encoded
         verdict = await session.node.test_transaction(raw)
     else:
@@ -204,7 +155,17 @@ async def _finish(
     change = None if built.change_vout is None else built.tx.outputs[built.change_vout].value
     tx = built.tx
     return SendResult(
-        tx.txid, payments, built.fee, rate, tx.size, change, tx.inputs, sent_all, raw, verdict
+        tx.txid,
+        payments,
+        built.fee,
+        rate,
+        tx.size,
+        change,
+        tx.inputs,
+        sent_all,
+        raw,
+        verdict,
+        document,
     )
 
 
@@ -338,6 +299,25 @@ async def cancel_send(
 
 def _spendable(coin: WalletCoin) -> SpendableCoin:
     return SpendableCoin(coin.outpoint, coin.value, coin.lock, coin.key_id)
+
+
+async def broadcast_checked(session: WalletSession, checked: Checked) -> None:
+    """Broadcast a signed transaction file of this wallet (``wallet.offline``) and record it
+    as a pending send, as if this wallet had made it: its coins reserved, its change key
+    counted, watched until it confirms."""
+    built = checked.built()
+    if not built.signed:
+        raise InvalidInput("the transaction is not signed yet: sign it with `wallet sign`")
+    await session.sync()
+    meta = session.reconciled()
+    change_index = None if built.change_key is None else built.change_key.index
+    send = replace(_pending(built, change_index), sweep=checked.file.sweep)
+    next_change = meta.next_change if change_index is None else change_index + 1
+    updated = replace(
+        meta, next_change=max(meta.next_change, next_change), pending=list(meta.pending)
+    )
+    updated.add_pending(send)
+    await session.commit_and_broadcast(updated, built)
 
 
 def _pending(built: BuiltTransaction, change_index: int | None) -> PendingSend:

@@ -43,15 +43,14 @@ from wallet.errors import (
 from wallet.fileio import atomic_write
 from wallet.freezing import frozen_sets
 from wallet.history import CONFIRMED, CONFLICTED, DROPPED, UNCONFIRMED, WalletView, build_view
-from wallet.keys import CHANGE, RECEIVE, Keychain, WalletKey, format_path
+from wallet.keys import CHANGE, RECEIVE, Keychain, KeySource, WalletKey, format_path
 from wallet.keystore import open_keystore
 from wallet.labels import with_label
 from wallet.location import WalletLocation, keystore_info, read_metadata
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import FEE_TARGET, parse_address, rate_from_estimates
+from wallet.results import BumpResult, SendResult
 from wallet.sending import (
-    BumpResult,
-    SendResult,
     bump_send,
     cancel_send,
     send_all,
@@ -60,6 +59,7 @@ from wallet.sending import (
 )
 from wallet.sync import GAP_LIMIT, NodeApi, ScanResult, scan
 from wallet.txbuild import BuiltTransaction
+from wallet.watch import NEEDS_KEYS, WatchKeychain, WatchOnlyWallet, read_watch_file
 
 WATCH_DEPTH = 100
 """Confirmations after which a send of ours is no longer watched for a reorg."""
@@ -75,7 +75,7 @@ class WalletSession:
     def __init__(
         self,
         location: WalletLocation,
-        keychain: Keychain,
+        keychain: KeySource,
         metadata: WalletMetadata,
         node: NodeApi | None,
         *,
@@ -102,6 +102,22 @@ class WalletSession:
         metadata, raw = read_metadata(location)
         keychain = Keychain.from_seed(secrets.seed(), metadata.account)
         return cls(location, keychain, metadata, node, metadata_bytes=raw)
+
+    @classmethod
+    def open_watch(cls, location: WalletLocation, node: NodeApi | None) -> WalletSession:
+        """A watch-only wallet (``wallet.watch``): no password, no private key."""
+        watch = read_watch_file(location.paths.watch)
+        metadata, raw = read_metadata(location)
+        if watch.keychain.account != metadata.account:
+            raise WatchOnlyWallet(
+                f"{location.paths.watch} is for account {watch.keychain.account}, wallet.json"
+                f" for {metadata.account}"
+            )
+        return cls(location, watch.keychain, metadata, node, metadata_bytes=raw)
+
+    @property
+    def watch_only(self) -> bool:
+        return isinstance(self.keychain, WatchKeychain)
 
     @property
     def node(self) -> NodeApi:
@@ -138,7 +154,7 @@ class WalletSession:
         lock = parse_address(address, self.params)
         meta = self.metadata
         for change, handed_out in ((RECEIVE, meta.next_receive), (CHANGE, meta.next_change)):
-            for index in range(handed_out + GAP_LIMIT):
+            for index in range(min(handed_out + GAP_LIMIT, self.keychain.available(change))):
                 key = self.keychain.key(change, index)
                 if key.lock == lock:
                     return key
@@ -233,6 +249,10 @@ class WalletSession:
         step; a failed command never writes)."""
         self._save(self.reconciled())
 
+    def save(self, metadata: WalletMetadata) -> None:
+        """Write ``wallet.json`` (atomically; nothing if unchanged)."""
+        self._save(metadata)
+
     def _save(self, metadata: WalletMetadata) -> None:
         encoded = metadata.encode()
         if encoded != self._metadata_bytes:
@@ -265,10 +285,14 @@ class WalletSession:
         *,
         dry_run: bool = False,
         only: CoinChoice | None = None,
+        unsigned: bool = False,
     ) -> SendResult:
         """Pay each ``(address, units)`` in one transaction (``dry_run``: build, sign and ask
-        the node's verdict, but save and send nothing; ``only``: spend only these coins)."""
-        return await send_payments(self, payments, fee_rate, dry_run=dry_run, only=only)
+        the node's verdict, but save and send nothing; ``only``: spend only these coins;
+        ``unsigned``: return the transaction file to sign elsewhere, ``wallet.offline``)."""
+        return await send_payments(
+            self, payments, fee_rate, dry_run=dry_run, only=only, unsigned=unsigned
+        )
 
     async def send_all(
         self,
@@ -277,10 +301,13 @@ class WalletSession:
         *,
         dry_run: bool = False,
         only: CoinChoice | None = None,
+        unsigned: bool = False,
     ) -> SendResult:
         """Send every spendable coin (every one ``only`` names) to ``address``, the fee taken
         from the amount."""
-        return await send_all(self, address, fee_rate, dry_run=dry_run, only=only)
+        return await send_all(
+            self, address, fee_rate, dry_run=dry_run, only=only, unsigned=unsigned
+        )
 
     async def cpfp(self, parent_txid: bytes, fee_rate: int | None = None) -> CpfpResult:
         """Speed up an unconfirmed transaction paying us by spending our outputs of it
@@ -298,7 +325,10 @@ class WalletSession:
 
     async def commit_and_broadcast(self, updated: WalletMetadata, built: BuiltTransaction) -> None:
         """Save ``updated`` (with the new pending send) first, then broadcast; a refusal puts
-        ``wallet.json`` back as it was, an unknown outcome keeps the send pending."""
+        ``wallet.json`` back as it was, an unknown outcome keeps the send pending. A watch-only
+        wallet's transaction is unsigned: :class:`WatchOnlyWallet`, before anything is saved."""
+        if not built.signed:
+            raise WatchOnlyWallet(NEEDS_KEYS)
         original_bytes, original_meta = self._metadata_bytes, self.metadata
         self._save(updated)
         try:

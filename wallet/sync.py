@@ -7,7 +7,8 @@ Ed25519 keys have no public derivation, so discovery derives private keys from t
 asks the node for each address's history (``GET /v1/address/{a}/txs``, every page). On each
 chain (receive ``0'`` and change ``1'``) it scans from index 0 until ``gap_limit`` (20)
 consecutive addresses after the last used one have no history, and at least up to the next
-index the wallet would hand out (an address given to a payer is always watched, however far).
+index the wallet would hand out (an address given to a payer is always watched, however far),
+but never past the keys a watch-only wallet was given (``KeySource.available``).
 Addresses are fetched concurrently, a batch at a time.
 
 A snapshot must be consistent: the tip is read before and after the scan, and the scan runs
@@ -23,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 from wallet.errors import NodeError
 from wallet.history import ChainTx
-from wallet.keys import CHANGE, RECEIVE, Keychain, KeyId
+from wallet.keys import CHANGE, RECEIVE, KeyId, KeySource
 
 T = TypeVar("T")
 GAP_LIMIT = 20
@@ -67,7 +68,7 @@ class ScanResult:
 
 async def scan(
     node: NodeApi,
-    keychain: Keychain,
+    keychain: KeySource,
     hrp: str,
     *,
     next_receive: int = 0,
@@ -112,18 +113,19 @@ class _ChainScan:
 
 
 async def _scan_chain(
-    node: NodeApi, keychain: Keychain, change: int, hrp: str, handed_out: int, gap_limit: int
+    node: NodeApi, keychain: KeySource, change: int, hrp: str, handed_out: int, gap_limit: int
 ) -> _ChainScan:
     txs: list[ChainTx] = []
     owned: dict[bytes, KeyId] = {}
     last_used = -1
     index = 0
     while True:
-        end = max(handed_out, last_used + 1 + gap_limit)
+        wanted = max(handed_out, last_used + 1 + gap_limit)
+        if wanted > MAX_ADDRESSES:
+            raise NodeError(f"more than {MAX_ADDRESSES} addresses in use on chain {change}")
+        end = min(wanted, keychain.available(change))  # a watch-only wallet's keys end
         if index >= end:
             break
-        if end > MAX_ADDRESSES:
-            raise NodeError(f"more than {MAX_ADDRESSES} addresses in use on chain {change}")
         batch = range(index, end)
         keys = [keychain.key(change, i) for i in batch]
         histories = await _fetch_all(node, [key.address(hrp) for key in keys])

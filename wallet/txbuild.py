@@ -20,10 +20,10 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from consensus.signing import sign_transaction
-from consensus.transaction import OutPoint, Transaction, TxOut
+from consensus.transaction import OutPoint, Transaction, TxOut, Witness
 from wallet.coinselect import FeePolicy, Selection, SpendableCoin, select_all, select_coins
 from wallet.errors import FeeBumpError, WalletError
-from wallet.keys import CHANGE, Keychain, KeyId
+from wallet.keys import CHANGE, KeyId, KeySource
 
 TX_VERSION = 1
 INCREMENTAL_RELAY_FEE_RATE = 1
@@ -40,6 +40,7 @@ class BuiltTransaction:
     coins: tuple[SpendableCoin, ...]  # in input order
     change_vout: int | None
     change_key: KeyId | None
+    signed: bool = True  # False: a watch-only wallet's, with placeholder signatures
 
     @property
     def spent_outputs(self) -> list[TxOut]:
@@ -51,7 +52,7 @@ class BuiltTransaction:
 
 
 def build_payment(
-    keys: Keychain,
+    keys: KeySource,
     coins: Iterable[SpendableCoin],
     recipient_lock: bytes,
     amount: int,
@@ -76,7 +77,7 @@ def build_payment(
 
 
 def build_sweep(
-    keys: Keychain,
+    keys: KeySource,
     coins: Iterable[SpendableCoin],
     recipient_lock: bytes,
     fee_rate: int,
@@ -92,7 +93,7 @@ def build_sweep(
 
 
 def build_payments(
-    keys: Keychain,
+    keys: KeySource,
     coins: Iterable[SpendableCoin],
     payments: Sequence[TxOut],
     fee_rate: int,
@@ -126,7 +127,7 @@ def bump_fee(
     original: Transaction,
     spent: Sequence[SpendableCoin],
     new_fee_rate: int,
-    keys: Keychain,
+    keys: KeySource,
     chain_id: bytes,
     *,
     change_vout: int | None,
@@ -180,7 +181,7 @@ def bump_sweep(
     original: Transaction,
     spent: Sequence[SpendableCoin],
     new_fee_rate: int,
-    keys: Keychain,
+    keys: KeySource,
     chain_id: bytes,
     *,
     incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
@@ -246,7 +247,7 @@ def check_replacement(
 
 
 def _assemble(
-    keys: Keychain,
+    keys: KeySource,
     selection: Selection,
     change: tuple[bytes, KeyId] | None,
     chain_id: bytes,
@@ -262,32 +263,49 @@ def _assemble(
         outputs.append(TxOut(selection.change, change[0]))
     order = sorted(range(len(outputs)), key=lambda i: (outputs[i].value, outputs[i].lock))
     change_vout = order.index(len(outputs) - 1) if selection.change else None
-    private_keys = []
+    wallet_keys = []
     for coin in coins:
         key = keys.by_id(coin.key_id)
         if key.lock != coin.lock:
             raise WalletError(f"coin {coin.outpoint} is not locked to our key {coin.key_id}")
-        private_keys.append(key.private_key)
+        wallet_keys.append(key)
     unsigned = Transaction(
         TX_VERSION,
         tuple(coin.outpoint for coin in coins),
         tuple(outputs[i] for i in order),
         locktime,
     )
-    tx = sign_transaction(
-        unsigned, private_keys, [TxOut(coin.value, coin.lock) for coin in coins], chain_id
-    )
+    signed = all(key.private_key for key in wallet_keys)
+    if signed:
+        tx = sign_transaction(
+            unsigned,
+            [key.private_key for key in wallet_keys],
+            [TxOut(coin.value, coin.lock) for coin in coins],
+            chain_id,
+        )
+    else:  # watch-only: the signatures' places are held, so size and fee are final
+        tx = with_placeholders(unsigned, [key.public_key for key in wallet_keys])
     if tx.size != selection.size:
         raise AssertionError(f"size estimate {selection.size} != signed size {tx.size}")
     fee = sum(coin.value for coin in coins) - tx.total_out()
     if fee != selection.fee:
         raise AssertionError(f"fee {fee} != selected fee {selection.fee}")
     change_key = None if change_vout is None or change is None else change[1]
-    return BuiltTransaction(tx, fee, tuple(coins), change_vout, change_key)
+    return BuiltTransaction(tx, fee, tuple(coins), change_vout, change_key, signed)
+
+
+PLACEHOLDER_SIGNATURE = bytes(64)
+
+
+def with_placeholders(tx: Transaction, public_keys: Sequence[bytes]) -> Transaction:
+    """``tx`` with each input's witness holding its public key and 64 zero bytes where the
+    signature goes: an unsigned transaction of the final size and txid (``wallet.offline``)."""
+    witnesses = tuple(Witness(pub, PLACEHOLDER_SIGNATURE) for pub in public_keys)
+    return tx.with_witnesses(witnesses)
 
 
 def build_cpfp(
-    keys: Keychain,
+    keys: KeySource,
     coins: Sequence[SpendableCoin],
     parent_fee: int,
     parent_size: int,

@@ -38,6 +38,10 @@ SUBCOMMANDS = [
     "cpfp",
     "list",
     "cancel",
+    "export-watch",
+    "import-watch",
+    "sign",
+    "broadcast",
 ]
 
 
