@@ -238,11 +238,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="coin control: spend only these coins, or the coins of these addresses"
         " (repeatable; with 'max', all of them)",
     )
-    send.add_argument(
-        "--unsigned",
-        metavar="FILE",
-        help="write the transaction to FILE unsigned, to `sign` offline (watch-only wallets)",
-    )
+    _unsigned(send)
     _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)
 
@@ -250,6 +246,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bump", parents=[common], help="replace an unconfirmed send with a higher fee (RBF)"
     )
     bump.add_argument("txid", metavar="TXID")
+    _unsigned(bump)
     _fee_rate(bump, "units per byte (default: the estimate, at least 1 above the original's rate)")
     bump.set_defaults(wallet_handler=cmd_bump)
 
@@ -259,6 +256,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="replace an unconfirmed send by one paying its coins back to us (RBF)",
     )
     cancel.add_argument("txid", metavar="TXID")
+    _unsigned(cancel)
     _fee_rate(cancel, "units per byte (default: the estimate, at least 1 above the original's)")
     cancel.set_defaults(wallet_handler=cmd_cancel)
 
@@ -347,9 +345,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     freeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
     freeze.set_defaults(wallet_handler=cmd_freeze)
-    unfreeze = commands.add_parser(
-        "unfreeze", parents=[common], help="let sends spend these again"
-    )
+    unfreeze = commands.add_parser("unfreeze", parents=[common], help="let sends spend these again")
     unfreeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
     unfreeze.set_defaults(wallet_handler=cmd_unfreeze)
 
@@ -376,6 +372,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     info.set_defaults(wallet_handler=cmd_info)
     p.set_defaults(handler=run)
+
+
+def _unsigned(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--unsigned",
+        metavar="FILE",
+        help="write the transaction to FILE unsigned, to `sign` offline (watch-only wallets)",
+    )
 
 
 def _fee_rate(parser: argparse.ArgumentParser, help_text: str) -> None:

@@ -362,15 +362,24 @@ def cmd_cpfp(args: argparse.Namespace) -> int:
 
 
 def cmd_bump(args: argparse.Namespace) -> int:
-    return _print_replacement(args, _on_txid(args, lambda s, txid, rate: s.bump(txid, rate)))
+    path = None if args.unsigned is None else new_file(args.unsigned)
+    result = _on_txid(args, lambda s, txid, rate: s.bump(txid, rate, unsigned=path is not None))
+    return _print_replacement(args, result, path)
 
 
 def cmd_cancel(args: argparse.Namespace) -> int:
-    return _print_replacement(args, _on_txid(args, lambda s, txid, rate: s.cancel(txid, rate)))
+    path = None if args.unsigned is None else new_file(args.unsigned)
+    result = _on_txid(args, lambda s, txid, rate: s.cancel(txid, rate, unsigned=path is not None))
+    return _print_replacement(args, result, path)
 
 
-def _print_replacement(args: argparse.Namespace, result: BumpResult) -> int:
+def _print_replacement(args: argparse.Namespace, result: BumpResult, path: Path | None) -> int:
     data = result.to_json()
+    if path is not None and result.unsigned_file is not None:
+        from wallet.watch import write_export
+
+        write_export(path, result.unsigned_file)
+        data["file"] = str(path)
     if args.json:
         print_json(data)
         return 0
@@ -383,6 +392,7 @@ def _print_replacement(args: argparse.Namespace, result: BumpResult) -> int:
                 f"{format_coins(result.fee)} (was {format_coins(result.old_fee)};"
                 f" {format_rate(result.fee_rate)}, {result.size} bytes)",
             ),
+            *([("unsigned", f"written to {path}: nothing sent")] if path else []),
         ]
     )
     return 0

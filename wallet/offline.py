@@ -12,7 +12,8 @@ wallet broadcast OUT`` sends it and records it as a pending send of the wallet i
      "tx": "<hex; unsigned: each witness is the input's public key and 64 zero bytes>",
      "inputs": [{"outpoint": "<txid>:<vout>", "value": 5000, "address": "sc1...",
                  "path": "m/44'/8888'/0'/0'/3'"}, ...],
-     "change": {"vout": 1, "path": "m/44'/8888'/0'/1'/0'"} or null, "sweep": false}
+     "change": {"vout": 1, "path": "m/44'/8888'/0'/1'/0'"} or null, "sweep": false,
+     "replaces": "<txid of the pending send it replaces (bump, cancel)>" or null}
 
 ``inputs`` follow the transaction's inputs, with what each spends and the key that spends it.
 The signer derives each key from its path and refuses an input whose address is not that key's,
@@ -30,6 +31,7 @@ from typing import Any
 
 from consensus.addresses import address_to_lock, lock_to_address
 from consensus.errors import AddressError, ConsensusError
+from consensus.hashing import hash_to_hex, hex_to_hash
 from consensus.params import ChainParams
 from consensus.signing import sign_transaction
 from consensus.transaction import Transaction, TxOut
@@ -61,6 +63,7 @@ class TxFile:
     inputs: tuple[FileInput, ...]
     change: tuple[int, KeyId] | None  # (vout, key)
     sweep: bool
+    replaces: bytes | None = None  # a fee bump's: the txid of the send it replaces
 
     @property
     def signed(self) -> bool:
@@ -83,6 +86,7 @@ def encode_tx_file(
     account: int,
     *,
     sweep: bool,
+    replaces: bytes | None = None,
 ) -> bytes:
     def path(key_id: KeyId) -> str:
         return format_path(_path(account, key_id))
@@ -106,12 +110,18 @@ def encode_tx_file(
         ],
         "change": None if change is None else {"vout": change[0], "path": path(change[1])},
         "sweep": sweep,
+        "replaces": None if replaces is None else hash_to_hex(replaces),
     }
     return (json.dumps(document, indent=1) + "\n").encode()
 
 
 def unsigned_file(
-    built: BuiltTransaction, keys: KeySource, params: ChainParams, *, sweep: bool
+    built: BuiltTransaction,
+    keys: KeySource,
+    params: ChainParams,
+    *,
+    sweep: bool,
+    replaces: bytes | None = None,
 ) -> bytes:
     """The transaction file of ``built`` with its signatures' places held (even if signed)."""
     public_keys = [keys.by_id(coin.key_id).public_key for coin in built.coins]
@@ -120,7 +130,9 @@ def unsigned_file(
     change = None
     if built.change_vout is not None and built.change_key is not None:
         change = (built.change_vout, built.change_key)
-    return encode_tx_file(tx, inputs, change, params, keys.account, sweep=sweep)
+    return encode_tx_file(
+        tx, inputs, change, params, keys.account, sweep=sweep, replaces=replaces
+    )
 
 
 def parse_tx_file(raw: bytes, source: str, params: ChainParams) -> TxFile:
@@ -170,9 +182,13 @@ def parse_tx_file(raw: bytes, source: str, params: ChainParams) -> TxFile:
     sweep = document.get("sweep", False)
     if not isinstance(sweep, bool):
         raise bad("'sweep' is not true or false")
-    return TxFile(
-        params.name, accounts.pop(), tx, tuple(item for _, item in inputs), change_of, sweep
-    )
+    replaces = document.get("replaces")
+    try:
+        replaced = None if replaces is None else hex_to_hash(str(replaces))
+    except ValueError:
+        raise bad("'replaces' is not a txid") from None
+    inputs_of = tuple(item for _, item in inputs)
+    return TxFile(params.name, accounts.pop(), tx, inputs_of, change_of, sweep, replaced)
 
 
 def _input(item: Any, outpoint: str, params: ChainParams, bad: Any) -> tuple[int, FileInput]:
@@ -265,6 +281,12 @@ def sign_file(txfile: TxFile, keys: KeySource, params: ChainParams) -> tuple[Che
     bare = txfile.tx.with_witnesses(())
     tx = sign_transaction(bare, private_keys, txfile.spent_outputs, params.chain_id)
     signed = encode_tx_file(
-        tx, txfile.inputs, txfile.change, params, keys.account, sweep=txfile.sweep
+        tx,
+        txfile.inputs,
+        txfile.change,
+        params,
+        keys.account,
+        sweep=txfile.sweep,
+        replaces=txfile.replaces,
     )
     return checked, signed

@@ -75,6 +75,7 @@ class BumpResult:
     old_fee: int
     fee_rate: int
     size: int
+    unsigned_file: bytes | None = None  # --unsigned: the replacement's transaction file
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -84,4 +85,5 @@ class BumpResult:
             "old_fee": self.old_fee,
             "fee_rate": self.fee_rate,
             "size": self.size,
+            "unsigned": self.unsigned_file is not None,
         }

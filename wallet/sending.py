@@ -238,9 +238,12 @@ async def _replaceable(
     return view, meta, original_send, original, spent
 
 
-async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+async def bump_send(
+    session: WalletSession, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
+) -> BumpResult:
     """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
-    estimate, and at least one unit per byte above the original's rate)."""
+    estimate, and at least one unit per byte above the original's rate); ``unsigned``: only
+    return the replacement's transaction file (:func:`_replace`)."""
     view, meta, original_send, original, spent = await _replaceable(session, txid)
     old_fee = original_send.fee
     rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
@@ -269,14 +272,12 @@ async def bump_send(session: WalletSession, txid: bytes, fee_rate: int | None = 
     new_change = None if built.change_key is None else built.change_key.index
     send = replace(_pending(built, new_change), replaces=txid, sweep=original_send.sweep)
     advance = 1 if fresh_change and built.change_vout is not None else 0
-    updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
-    updated.add_pending(send)
-    await session.commit_and_broadcast(updated, built)
-    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size)
+    document = await _replace(session, meta, built, send, advance, unsigned=unsigned)
+    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size, document)
 
 
 async def cancel_send(
-    session: WalletSession, txid: bytes, fee_rate: int | None = None
+    session: WalletSession, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
 ) -> BumpResult:
     """Electrum's "cancel (double-spend)": replace our unconfirmed send ``txid`` by one that
     spends the same coins back to a fresh change address of ours, at ``fee_rate`` (default:
@@ -291,10 +292,32 @@ async def cancel_send(
         original, spent, rate, session.keychain, session.params.chain_id, to_lock=back_to
     )
     send = replace(_pending(built, None), replaces=txid, sweep=True)
-    updated = replace(meta, next_change=meta.next_change + 1, pending=list(meta.pending))
+    document = await _replace(session, meta, built, send, 1, unsigned=unsigned)
+    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size, document)
+
+
+async def _replace(
+    session: WalletSession,
+    meta: WalletMetadata,
+    built: BuiltTransaction,
+    send: PendingSend,
+    advance: int,
+    *,
+    unsigned: bool,
+) -> bytes | None:
+    """Record the replacement ``built`` as the pending ``send`` (``advance``: change keys it
+    takes) and broadcast it; or (``unsigned``) save only the change index and return its
+    transaction file, to sign elsewhere (``broadcast`` then records it, replacing the original)."""
+    if unsigned:
+        if advance:
+            session.save(replace(meta, next_change=meta.next_change + advance))
+        return unsigned_file(
+            built, session.keychain, session.params, sweep=send.sweep, replaces=send.replaces
+        )
+    updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
     updated.add_pending(send)
     await session.commit_and_broadcast(updated, built)
-    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size)
+    return None
 
 
 def _spendable(coin: WalletCoin) -> SpendableCoin:
@@ -311,7 +334,9 @@ async def broadcast_checked(session: WalletSession, checked: Checked) -> None:
     await session.sync()
     meta = session.reconciled()
     change_index = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, change_index), sweep=checked.file.sweep)
+    send = replace(
+        _pending(built, change_index), sweep=checked.file.sweep, replaces=checked.file.replaces
+    )
     next_change = meta.next_change if change_index is None else change_index + 1
     updated = replace(
         meta, next_change=max(meta.next_change, next_change), pending=list(meta.pending)

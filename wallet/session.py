@@ -314,14 +314,19 @@ class WalletSession:
         (child pays for parent, :mod:`wallet.cpfp`)."""
         return await child_pays_for_parent(self, parent_txid, fee_rate)
 
-    async def cancel(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+    async def cancel(
+        self, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
+    ) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying its coins back to us."""
-        return await cancel_send(self, txid, fee_rate)
+        return await cancel_send(self, txid, fee_rate, unsigned=unsigned)
 
-    async def bump(self, txid: bytes, fee_rate: int | None = None) -> BumpResult:
+    async def bump(
+        self, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
+    ) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
-        estimate, and at least one unit per byte above the original's rate)."""
-        return await bump_send(self, txid, fee_rate)
+        estimate, and at least one unit per byte above the original's rate); ``unsigned``:
+        only return the replacement's transaction file (``wallet.offline``)."""
+        return await bump_send(self, txid, fee_rate, unsigned=unsigned)
 
     async def commit_and_broadcast(self, updated: WalletMetadata, built: BuiltTransaction) -> None:
         """Save ``updated`` (with the new pending send) first, then broadcast; a refusal puts

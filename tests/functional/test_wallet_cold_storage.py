@@ -122,9 +122,23 @@ def test_watch_only_wallet_and_offline_signing(tmp_path: Path) -> None:
         pending = online.json("history")["transactions"][0]
         assert pending["txid"] == draft["txid"] and pending["status"] == "unconfirmed"
 
+        # a fee bump the same way: unsigned, signed offline, replacing the pending send
+        bump_file = tmp_path / "bump.json"
+        bump = online.json("bump", draft["txid"], "--fee-rate", "5", "--unsigned", str(bump_file))
+        assert bump["unsigned"] and bump["replaces"] == draft["txid"]
+        assert node.mempool() == [draft["txid"]]
+        cold.run("sign", str(bump_file), str(tmp_path / "bump-signed.json"))
+        online.json("broadcast", str(tmp_path / "bump-signed.json"))
+        assert node.mempool() == [bump["txid"]]
+
         node.generate(1, ELSEWHERE)
         assert bob.json("balance")["confirmed"] == 1_250_000_000
         balance = online.json("balance")
         assert balance == cold.json("balance")
-        assert balance["confirmed"] == 101 * SUBSIDY - 1_250_000_000 - draft["fee"]
-        assert online.json("history") == cold.json("history")
+        assert balance["confirmed"] == 101 * SUBSIDY - 1_250_000_000 - bump["fee"]
+        # the same history; the watch-only wallet, which made the bump, knows what it replaced
+        online_history, cold_history = online.json("history"), cold.json("history")
+        newest = online_history["transactions"][0]
+        assert newest["txid"] == bump["txid"] and newest["replaces"] == draft["txid"]
+        newest["replaces"] = None
+        assert online_history == cold_history

@@ -121,6 +121,20 @@ async def test_the_watch_only_wallet_sees_and_builds_what_the_keys_would(
     assert [tx.txid for tx in node.broadcasts] == [draft.txid]
     meta = reopen_watch(watch, node).metadata
     assert [p.txid for p in meta.pending] == [draft.txid] and meta.next_change == 1
+
+    # a fee bump the same way: unsigned from the watch-only wallet, replacing the pending send
+    with pytest.raises(WatchOnlyWallet):
+        await reopen_watch(watch, node).bump(draft.txid, 5)
+    bump = await reopen_watch(watch, node).bump(draft.txid, 5, unsigned=True)
+    assert bump.unsigned_file is not None and bump.to_json()["unsigned"] is True
+    bumped = parse_tx_file(bump.unsigned_file, "bump.json", REGTEST)
+    assert bumped.replaces == draft.txid and bumped.tx.txid == bump.txid
+    _checked, bump_signed = sign_file(bumped, session.keychain, REGTEST)
+    replacement = parse_tx_file(bump_signed, "bump-signed.json", REGTEST)
+    await broadcast_checked(reopen_watch(watch, node), check_against(replacement, watch.keychain))
+    assert [tx.txid for tx in node.mempool] == [bump.txid]
+    meta = reopen_watch(watch, node).metadata
+    assert [(p.txid, p.replaces) for p in meta.pending] == [(bump.txid, draft.txid)]
     node.mine()
     assert (await reopen(session, node).sync()).balance == (
         await reopen_watch(watch, node).sync()
