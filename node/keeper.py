@@ -21,6 +21,7 @@ import structlog
 
 from node import persist
 from node.fees import FeeEstimator
+from node.mempool import Mempool
 
 if TYPE_CHECKING:
     from node.server import Node
@@ -68,6 +69,8 @@ class MempoolKeeper:
         except (persist.PersistFileError, OSError) as exc:
             log.warning("mempool_file_ignored", file=str(path), reason=str(exc))
             saved = None
+        if saved is not None and saved.deltas:
+            await node.call(_restore_deltas, node.mempool, saved.deltas)
         if saved is not None and saved.txs:
             try:
                 await self._restore(saved, started)
@@ -131,3 +134,11 @@ class MempoolKeeper:
             persist.save_fee_estimates(estimates, node.mempool.estimator, network, int(time.time()))
         except OSError as exc:
             log.error("fee_estimates_save_failed", reason=str(exc))
+
+
+def _restore_deltas(mempool: Mempool, deltas: Sequence[tuple[bytes, int]]) -> None:
+    """Chain thread: put back the saved ``prioritisetransaction`` deltas (before the
+    transactions, so each enters with its own)."""
+    for txid, delta in deltas:
+        if txid not in mempool.deltas:
+            mempool.prioritise(txid, delta)

@@ -31,7 +31,12 @@ from consensus.utxo import Verifier
 from node.fees import FeeEstimator, combine_estimates, fee_histogram
 from node.mempool_accept import accept_one
 from node.mempool_batch import BatchResult, VerifyMany, accept_batch
-from node.mempool_errors import MempoolError, MempoolMinFeeNotMet, MinFeeNotMet
+from node.mempool_errors import (
+    MempoolError,
+    MempoolMinFeeNotMet,
+    MinFeeNotMet,
+    TooManyPrioritised,
+)
 from node.mempool_orphans import OrphanPool
 from node.mempool_policy import MempoolPolicy, RollingFeeFloor
 from node.mempool_reorg import invalid_after_reorg, remove_for_block
@@ -41,6 +46,7 @@ from node.sigcache import SignatureCache
 from node.txgraph import MempoolEntry, TxGraph
 
 RECENT_KEPT = 100  # txids remembered for recent(); those that left are skipped
+MAX_DELTAS = 100_000  # prioritised txids kept (Core keeps any number; an input needs a bound)
 
 __all__ = ["AcceptResult", "ChainView", "Mempool", "MempoolEntry", "MempoolPolicy", "ReorgResult"]
 
@@ -74,6 +80,7 @@ class Mempool:
         self.rolling_floor = RollingFeeFloor(p.rolling_fee_half_life, p.incremental_relay_fee_rate)
         self._rates_cache: tuple[int, list[tuple[float, int]]] = (-1, [])
         self._recent: deque[bytes] = deque(maxlen=RECENT_KEPT)  # txids as they entered
+        self.deltas: dict[bytes, int] = {}  # prioritisetransaction's fee deltas, by txid
 
     # --- accepting ----------------------------------------------------------------------------
     def accept(self, tx: Transaction, now: int, announcer: Hashable = None) -> AcceptResult:
@@ -261,7 +268,30 @@ class Mempool:
             tuple(t for t in returned if t in entries), tuple(removed), tuple(accepted)
         )
 
+    # --- prioritising (Core's prioritisetransaction) ------------------------------------------
+    def prioritise(self, txid: bytes, fee_delta: int) -> int:
+        """Count ``fee_delta`` more units of fee for ``txid`` wherever fees rank transactions:
+        block template selection, eviction, the fee-rate floors and replacement rules; never in
+        what it pays. It applies now if ``txid`` is in the mempool, else when it arrives; it is
+        forgotten once the transaction is mined. Returns the transaction's total delta (0: none
+        left). ``TooManyPrioritised`` for a new txid beyond ``MAX_DELTAS``."""
+        before = self.deltas.get(txid, 0)
+        if fee_delta and not before and len(self.deltas) >= MAX_DELTAS:
+            raise TooManyPrioritised(f"{MAX_DELTAS} transactions are prioritised already")
+        total = before + fee_delta
+        if total:
+            self.deltas[txid] = total
+        else:
+            self.deltas.pop(txid, None)
+        if fee_delta and txid in self.graph.entries:
+            self.graph.add_delta(txid, fee_delta)
+            self._version += 1
+        return total
+
     def _remove_for_block(self, block: Block, height: int) -> list[bytes]:
+        if self.deltas:
+            for tx in block.transactions:
+                self.deltas.pop(tx.txid, None)
         removed = remove_for_block(self.graph, self.estimator, block, height)
         self.orphans.remove_for_block(block)
         self._version += 1

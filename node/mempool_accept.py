@@ -95,8 +95,9 @@ def accept_one(
         check_conflicts_bound(graph, conflicts, policy)
     fee = check_transaction_inputs(tx, coins, spend_height, pool.params)
     size = tx.size
+    delta = pool.deltas.get(tx.txid, 0) if pool.deltas else 0
     if not from_block:
-        pool._check_fee_rate(fee, size, now)
+        pool._check_fee_rate(fee + delta, size, now)
     ancestors = graph.ancestors_of(parents, policy.max_ancestor_count) if parents else set()
     replaced: set[bytes] = set()
     if conflicts:
@@ -105,7 +106,7 @@ def accept_one(
     if ancestors or replaced or size > policy.max_ancestor_size:
         check_chain_limits(graph, size, ancestors, replaced, policy)
     if conflicts:
-        check_replacement(graph, tx, fee, size, conflicts, replaced, policy)
+        check_replacement(graph, tx, fee + delta, size, conflicts, replaced, policy)
     if not from_block:  # a disconnected block's transactions were verified in that block
         cache = pool.signatures  # filled by accept_batch; empty otherwise
         jobs = cache.signature_jobs(tx, [c.output for c in coins], pool.params.chain_id)
@@ -137,6 +138,8 @@ def commit(
     pool._sequence += 1
     time = now if entered is None else entered
     entry = MempoolEntry(tx, tx.txid, fee, size, time, pool.chain.tip_height, pool._sequence)
+    if pool.deltas:
+        entry.delta = pool.deltas.get(tx.txid, 0)
     graph.add(entry, parents, ancestors, link_children=from_block)
     evicted: list[MempoolEntry] = []
     if not from_block and graph.total_size > pool.policy.max_bytes:

@@ -148,3 +148,9 @@ class OrphanTooLarge(MempoolError):
     """A transaction with unknown inputs is too large to hold in the orphan pool."""
 
     code = "orphan_too_large"
+
+
+class TooManyPrioritised(MempoolError):
+    """``prioritisetransaction`` for a new txid while ``MAX_DELTAS`` are already kept."""
+
+    code = "too_many_prioritised"

@@ -106,14 +106,15 @@ def check_replacement(
     policy: MempoolPolicy,
 ) -> None:
     """Rules 6, 5, 2, 3 and 4 (Core's order) for ``tx`` paying ``fee`` over ``size`` bytes that
-    directly conflicts with ``conflicts``, which with their descendants make ``replaced``."""
+    directly conflicts with ``conflicts``, which with their descendants make ``replaced``. Fees
+    are modified ones on both sides (``prioritisetransaction``'s deltas counted), as in Core."""
     entries = graph.entries
     for txid in conflicts:
         original = entries[txid]
-        if fee * original.size <= original.fee * size:
+        if fee * original.size <= original.modified_fee * size:
             raise RbfFeeRateTooLow(
-                f"fee-rate {fee / size:.3f} is not above {original.fee_rate:.3f} of "
-                f"{original.tx.txid_hex}"
+                f"fee-rate {fee / size:.3f} is not above"
+                f" {original.modified_fee / original.size:.3f} of {original.tx.txid_hex}"
             )
     if len(replaced) > policy.max_replacements:
         raise RbfTooManyReplacements(
@@ -123,7 +124,7 @@ def check_replacement(
     for outpoint in tx.inputs:
         if outpoint.txid in entries and outpoint.txid not in parents_of_conflicts:
             raise RbfAddsUnconfirmed(f"input {outpoint} is a new unconfirmed input")
-    replaced_fees = sum(entries[txid].fee for txid in replaced)
+    replaced_fees = sum(entries[txid].modified_fee for txid in replaced)
     if fee < replaced_fees:
         raise RbfInsufficientFee(f"fee {fee} is below the {replaced_fees} it replaces")
     required = policy.incremental_relay_fee_rate * size

@@ -3,7 +3,8 @@
 May import consensus, node.txgraph and the standard library. Repeatedly take the transaction
 whose package (itself plus its ancestors not yet chosen) pays the best fee-rate, add the whole
 package parents first, and lower the package totals of its descendants, so that a high-fee child
-pulls its cheap parents in and a parent already chosen no longer weighs on its children.
+pulls its cheap parents in and a parent already chosen no longer weighs on its children. Fees
+are the modified ones (``prioritisetransaction``'s delta counted); the total returned is real.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def select_for_block(graph: TxGraph, max_bytes: int) -> tuple[list[Transaction],
                     descendant_txid,
                     (descendant.ancestor_count, descendant.ancestor_size, descendant.ancestor_fees),
                 )
-                count, size, fees = count - 1, size - member.size, fees - member.fee
+                count, size = count - 1, size - member.size
+                fees -= member.fee + member.delta
                 modified[descendant_txid] = (count, size, fees)
                 stamp += 1
                 stamps[descendant_txid] = stamp

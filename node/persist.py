@@ -6,7 +6,9 @@ library; no clock (time comes in as ``now``) and no logging (the node logs what 
 
 **The mempool.** At a clean shutdown every mempool transaction is saved, parents before
 children, with the time it entered. So are the txids of the node's own transactions that no
-peer has asked for yet (``node.txrelay``'s unbroadcast set, as Core saves it). At the next start
+peer has asked for yet (``node.txrelay``'s unbroadcast set, as Core saves it), and the fee
+deltas of ``prioritisetransaction`` (``deltas``, optional: a file without it reads as none;
+Core saves its ``mapDeltas`` too), which are put back first. At the next start
 the node offers the transactions to the mempool again in that order (``restore_chunk``:
 ``Mempool.restore`` runs every check against the chain as it is now, and each entry keeps its
 time, so it expires when it would have). Those older than the expiry are dropped; those that
@@ -28,16 +30,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msgpack
 
 from consensus.errors import ConsensusError
-from consensus.transaction import MAX_TX_SIZE, Transaction
+from consensus.transaction import MAX_MONEY, MAX_TX_SIZE, Transaction
 from node.fees import FeeEstimator
-from node.mempool import Mempool
+from node.mempool import MAX_DELTAS, Mempool
 from node.mempool_errors import AlreadyInMempool, MempoolError
 from p2p.atomicfile import write_atomically
 
@@ -56,6 +58,7 @@ SavedTx = tuple[Transaction, int]  # the transaction and the Unix time it entere
 class SavedMempool:
     txs: list[SavedTx]  # parents before children
     unbroadcast: list[bytes]  # own transactions no peer had asked for (node.txrelay)
+    deltas: list[tuple[bytes, int]] = field(default_factory=list)  # prioritisetransaction's
 
 
 class PersistFileError(ValueError):
@@ -70,6 +73,8 @@ def encode_mempool(mempool: Mempool, network: str, unbroadcast: Sequence[bytes] 
     txs = [[entry.tx.encoded, entry.time] for entry in entries]
     own = own_unbroadcast(mempool, unbroadcast)
     top = {"version": MEMPOOL_VERSION, "network": network, "txs": txs, "unbroadcast": own}
+    if mempool.deltas:
+        top["deltas"] = [[txid, delta] for txid, delta in mempool.deltas.items()]
     return bytes(msgpack.packb(top))
 
 
@@ -89,6 +94,7 @@ def save_mempool(
 def decode_mempool(data: bytes, network: str) -> SavedMempool:
     """The saved transactions in file order; ``PersistFileError`` for anything malformed."""
     top = _unpack(data, MAX_TX_SIZE, len(data) // 8 + 16)
+    deltas = _deltas(top.pop("deltas", []))
     _check_header(top, MEMPOOL_VERSION, network, {"version", "network", "txs", "unbroadcast"})
     unbroadcast = top["unbroadcast"]
     if not isinstance(unbroadcast, list) or not all(
@@ -109,7 +115,23 @@ def decode_mempool(data: bytes, network: str) -> SavedMempool:
             saved.append((Transaction.decode(raw), entered))
         except ConsensusError as exc:
             raise PersistFileError(f"entry {index}: {exc}") from None
-    return SavedMempool(saved, unbroadcast)
+    return SavedMempool(saved, unbroadcast, deltas)
+
+
+def _deltas(items: Any) -> list[tuple[bytes, int]]:
+    if not isinstance(items, list) or len(items) > MAX_DELTAS:
+        raise PersistFileError(f"'deltas' is not a list of at most {MAX_DELTAS} [txid, delta]")
+    deltas = []
+    for item in items:
+        if not (isinstance(item, list) and len(item) == 2):
+            raise PersistFileError("'deltas' holds something other than [txid, delta]")
+        txid, delta = item
+        if not (isinstance(txid, bytes) and len(txid) == 32) or type(delta) is not int:
+            raise PersistFileError("'deltas' holds something other than [txid, delta]")
+        if not 0 < abs(delta) <= MAX_MONEY:
+            raise PersistFileError(f"a fee delta of {delta} is out of range")
+        deltas.append((txid, delta))
+    return deltas
 
 
 def read_mempool(path: Path, network: str, max_tx_bytes: int) -> SavedMempool | None:

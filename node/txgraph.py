@@ -8,9 +8,10 @@ mempool validates, then calls ``add``; it decides what leaves, then calls ``remo
 Invariants (``check`` verifies them all, for tests):
 - ``spenders`` maps every input of every entry to that entry's txid, and nothing else;
 - ``parents`` of an entry are the entries whose outputs it spends; ``children`` the reverse;
-- ``ancestor_*`` / ``descendant_*`` are the count, size and fees of the entry together with all
-  its ancestors / descendants;
-- ``total_size`` / ``total_fees`` are the sums of the entries' sizes / fees.
+- ``ancestor_*`` / ``descendant_*`` are the count, size and *modified* fees (``fee + delta``:
+  Core's ``prioritisetransaction`` delta) of the entry together with all its ancestors /
+  descendants: what mining selection and eviction rank by;
+- ``total_size`` / ``total_fees`` are the sums of the entries' sizes / real fees.
 
 Eviction and expiry use heaps with lazy deletion: every change to an entry's descendant score
 pushes a fresh item stamped with a new number and older items for it are skipped when popped.
@@ -52,6 +53,11 @@ class MempoolEntry:
     descendant_size: int = 0
     descendant_fees: int = 0
     score_stamp: int = 0
+    delta: int = 0  # prioritisetransaction's fee delta: counted for ranking, never paid
+
+    @property
+    def modified_fee(self) -> int:
+        return self.fee + self.delta
 
     @property
     def fee_rate(self) -> float:
@@ -64,7 +70,7 @@ class MempoolEntry:
     @property
     def descendant_score(self) -> float:
         """Bitcoin Core's eviction score: the higher of its own and its package's fee-rate."""
-        return max(self.fee / self.size, self.descendant_fees / self.descendant_size)
+        return max((self.fee + self.delta) / self.size, self.descendant_fees / self.descendant_size)
 
 
 class TxGraph:
@@ -162,19 +168,20 @@ class TxGraph:
             return
         if ancestors is None:
             ancestors = self.ancestors_of(entry.parents)
-        count, size, fees = 1, entry.size, entry.fee
+        modified = entry.fee + entry.delta
+        count, size, fees = 1, entry.size, modified
         for ancestor_txid in ancestors:
             ancestor = entries[ancestor_txid]
             count += 1
             size += ancestor.size
-            fees += ancestor.fee
+            fees += ancestor.fee + ancestor.delta
             ancestor.descendant_count += 1
             ancestor.descendant_size += entry.size
-            ancestor.descendant_fees += entry.fee
+            ancestor.descendant_fees += modified
             self._push_score(ancestor)
         entry.ancestor_count, entry.ancestor_size, entry.ancestor_fees = count, size, fees
         entry.descendant_count, entry.descendant_size = 1, entry.size
-        entry.descendant_fees = entry.fee
+        entry.descendant_fees = modified
         self._push_score(entry)
         self._maybe_compact()
 
@@ -184,12 +191,13 @@ class TxGraph:
         entries = self.entries
         removed = [entries[txid] for txid in doomed]
         for entry in removed:
+            modified = entry.fee + entry.delta
             for ancestor_txid in self.ancestors(entry.txid):
                 if ancestor_txid not in doomed:
                     ancestor = entries[ancestor_txid]
                     ancestor.descendant_count -= 1
                     ancestor.descendant_size -= entry.size
-                    ancestor.descendant_fees -= entry.fee
+                    ancestor.descendant_fees -= modified
                     self._push_score(ancestor)
             if not entry.children:
                 continue
@@ -198,7 +206,7 @@ class TxGraph:
                     descendant = entries[descendant_txid]
                     descendant.ancestor_count -= 1
                     descendant.ancestor_size -= entry.size
-                    descendant.ancestor_fees -= entry.fee
+                    descendant.ancestor_fees -= modified
         spenders = self.spenders
         for entry in removed:
             txid = entry.txid
@@ -216,6 +224,22 @@ class TxGraph:
         removed.sort(key=lambda e: (e.ancestor_count, e.sequence))
         self._maybe_compact()
         return removed
+
+    def add_delta(self, txid: bytes, delta: int) -> None:
+        """Add ``delta`` to the modified fee of the entry ``txid`` and to the package totals
+        that count it (its ancestors' descendant fees, its descendants' ancestor fees)."""
+        entries = self.entries
+        entry = entries[txid]
+        entry.delta += delta
+        entry.ancestor_fees += delta
+        entry.descendant_fees += delta
+        self._push_score(entry)
+        for ancestor_txid in self.ancestors(txid):
+            ancestor = entries[ancestor_txid]
+            ancestor.descendant_fees += delta
+            self._push_score(ancestor)
+        for descendant_txid in self.descendants(txid):
+            entries[descendant_txid].ancestor_fees += delta
 
     # --- heaps --------------------------------------------------------------------------------
     def lowest_score(self) -> MempoolEntry | None:
@@ -271,11 +295,11 @@ class TxGraph:
         ancestors = [entries[t] for t in self.ancestors(entry.txid)]
         entry.ancestor_count = 1 + len(ancestors)
         entry.ancestor_size = entry.size + sum(a.size for a in ancestors)
-        entry.ancestor_fees = entry.fee + sum(a.fee for a in ancestors)
+        entry.ancestor_fees = entry.fee + entry.delta + sum(a.fee + a.delta for a in ancestors)
         descendants = [entries[t] for t in self.descendants(entry.txid)]
         entry.descendant_count = 1 + len(descendants)
         entry.descendant_size = entry.size + sum(d.size for d in descendants)
-        entry.descendant_fees = entry.fee + sum(d.fee for d in descendants)
+        entry.descendant_fees = entry.fee + entry.delta + sum(d.fee + d.delta for d in descendants)
         self._push_score(entry)
 
     # --- self-check ---------------------------------------------------------------------------
@@ -303,7 +327,7 @@ class TxGraph:
             expected = (
                 1 + len(ancestors),
                 entry.size + sum(a.size for a in ancestors),
-                entry.fee + sum(a.fee for a in ancestors),
+                entry.fee + entry.delta + sum(a.fee + a.delta for a in ancestors),
             )
             actual = (entry.ancestor_count, entry.ancestor_size, entry.ancestor_fees)
             _expect(actual == expected, f"{txid.hex()} ancestor totals {actual} != {expected}")
@@ -311,7 +335,7 @@ class TxGraph:
             expected = (
                 1 + len(descendants),
                 entry.size + sum(d.size for d in descendants),
-                entry.fee + sum(d.fee for d in descendants),
+                entry.fee + entry.delta + sum(d.fee + d.delta for d in descendants),
             )
             actual = (entry.descendant_count, entry.descendant_size, entry.descendant_fees)
             _expect(actual == expected, f"{txid.hex()} descendant totals {actual} != {expected}")

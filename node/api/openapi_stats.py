@@ -1,11 +1,12 @@
 """The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``) and of the
 mempool entry (``GET /v1/mempool/tx/{txid}``), as Python data.
 
-Standard library and ``node.api.openapi_schemas`` only.
+Standard library, ``consensus.transaction`` and ``node.api.openapi_schemas`` only.
 """
 
 from __future__ import annotations
 
+from consensus.transaction import MAX_MONEY
 from node.api.openapi_schemas import BOOL, HASH, NUMBER, Schema, integer, obj, string
 
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
@@ -104,13 +105,16 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "time": integer(description="when it entered, Unix seconds"),
             "height": integer(description="the tip's height when it entered"),
             "fee": integer(),
+            "modified_fee": integer(
+                None, description="fee + the prioritisetransaction delta: what ranks it"
+            ),
             "fee_rate": FEE_RATE,
             "ancestor_count": integer(1),
             "ancestor_size": integer(1),
-            "ancestor_fees": integer(),
+            "ancestor_fees": integer(None, description="modified fees, itself included"),
             "descendant_count": integer(1),
             "descendant_size": integer(1),
-            "descendant_fees": integer(),
+            "descendant_fees": integer(None, description="modified fees, itself included"),
             "depends": {"type": "array", "items": HASH, "description": "mempool parents"},
             "spentby": {"type": "array", "items": HASH, "description": "mempool children"},
             "bip125_replaceable": BOOL,
@@ -142,6 +146,36 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "mempool_max_bytes": integer(),
             "pow_backend": string(),
             "python": string(),
+        }
+    ),
+    "PrioritiseRequest": obj(
+        {
+            "txid": HASH,
+            "fee_delta": integer(
+                -MAX_MONEY, MAX_MONEY, description="base units added to the fee it is ranked by"
+            ),
+        }
+    ),
+    "Prioritised": obj(
+        {
+            "txid": HASH,
+            "fee_delta": integer(None, description="the transaction's total delta now"),
+            "in_mempool": BOOL,
+        }
+    ),
+    "PrioritisedList": obj(
+        {
+            "transactions": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "txid": HASH,
+                        "fee_delta": integer(None),
+                        "in_mempool": BOOL,
+                        "modified_fee": {"type": "integer", "nullable": True},
+                    }
+                ),
+            }
         }
     ),
 }

@@ -1,5 +1,6 @@
-"""Node operations (admin), as Bitcoin Core's ``savemempool`` and ``stop``:
-``POST /v1/mempool/save`` and ``POST /v1/stop``.
+"""Node operations (admin), as Bitcoin Core's ``savemempool``, ``prioritisetransaction``,
+``getprioritisedtransactions`` and ``stop``: ``POST /v1/mempool/save``,
+``POST /v1/mempool/prioritise``, ``GET /v1/mempool/prioritised`` and ``POST /v1/stop``.
 
 May import aiohttp, node modules and the standard library.
 
@@ -7,6 +8,12 @@ May import aiohttp, node modules and the standard library.
   with ``--no-persist-mempool``): ``{"path", "transactions"}``; 409 ``mempool_not_loaded``
   while the saved mempool is still being offered again; 500 ``mempool_save_failed`` if the
   write fails (the old file is kept: writes are atomic).
+- ``/v1/mempool/prioritise`` takes ``{"txid", "fee_delta"}`` (base units, at most the money
+  supply either way) and adds the delta to the fee that block selection, eviction, the fee
+  floors and the replacement rules count for that transaction, now or when it arrives
+  (``Mempool.prioritise``); answers the total ``fee_delta`` and ``in_mempool``. 400
+  ``too_many_prioritised`` beyond ``MAX_DELTAS`` txids. ``/v1/mempool/prioritised`` lists the
+  deltas in force, with each transaction's ``modified_fee`` when it is in the mempool.
 - ``/v1/stop`` answers ``{"stopping": true}`` and then stops the node as SIGTERM does: the
   block being written is finished, peers are closed, the mempool is saved, the process exits
   with 0.
@@ -17,13 +24,18 @@ from __future__ import annotations
 import structlog
 from aiohttp import web
 
+from consensus.hashing import hash_to_hex
+from consensus.transaction import MAX_MONEY
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.guard import check_admin
+from node.api.inputs import json_field, parse_hash, read_json_object
 from node.api.views import Json
 from node.keeper import MempoolNotLoaded
+from node.mempool_errors import TooManyPrioritised
 
 log = structlog.get_logger("seedchain.api")
+MAX_PRIORITISE_BODY = 1024
 
 
 def _save_on_chain(ctx: ApiContext, unbroadcast: list[bytes]) -> Json:
@@ -53,8 +65,51 @@ async def stop(request: web.Request) -> web.Response:
     return web.json_response({"stopping": True})
 
 
+def _prioritise_on_chain(ctx: ApiContext, txid: bytes, fee_delta: int) -> Json:
+    try:
+        total = ctx.mempool.prioritise(txid, fee_delta)
+    except TooManyPrioritised as exc:
+        raise ApiError(400, exc.code, str(exc)) from None
+    return {"txid": hash_to_hex(txid), "fee_delta": total, "in_mempool": txid in ctx.mempool}
+
+
+async def prioritise(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    check_admin(request, ctx.token)
+    data = await read_json_object(request, MAX_PRIORITISE_BODY)
+    txid = parse_hash(str(json_field(data, "txid", str)), "txid")
+    fee_delta = json_field(data, "fee_delta", int)
+    if not -MAX_MONEY <= fee_delta <= MAX_MONEY:
+        raise ApiError(400, "bad_field", f"fee_delta must be within +-{MAX_MONEY}")
+    return web.json_response(await ctx.call(_prioritise_on_chain, ctx, txid, fee_delta))
+
+
+def _prioritised_on_chain(ctx: ApiContext) -> Json:
+    entries = ctx.mempool.graph.entries
+    listed = []
+    for txid, delta in sorted(ctx.mempool.deltas.items()):
+        entry = entries.get(txid)
+        listed.append(
+            {
+                "txid": hash_to_hex(txid),
+                "fee_delta": delta,
+                "in_mempool": entry is not None,
+                "modified_fee": None if entry is None else entry.modified_fee,
+            }
+        )
+    return {"transactions": listed}
+
+
+async def prioritised(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    check_admin(request, ctx.token)
+    return web.json_response(await ctx.call(_prioritised_on_chain, ctx))
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/v1/mempool/save", save_mempool),
+        web.post("/v1/mempool/prioritise", prioritise),
+        web.get("/v1/mempool/prioritised", prioritised, allow_head=False),
         web.post("/v1/stop", stop),
     ]

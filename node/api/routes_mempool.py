@@ -75,6 +75,7 @@ def _entry_on_chain(ctx: ApiContext, txid: bytes) -> Json:
         "time": entry.time,
         "height": entry.height,
         "fee": entry.fee,
+        "modified_fee": entry.modified_fee,
         "fee_rate": round(entry.fee_rate, 3),
         "ancestor_count": entry.ancestor_count,
         "ancestor_size": entry.ancestor_size,
