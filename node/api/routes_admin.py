@@ -35,7 +35,7 @@ from node.keeper import MempoolNotLoaded
 from node.mempool_errors import TooManyPrioritised
 
 log = structlog.get_logger("seedchain.api")
-MAX_PRIORITISE_BODY = 1024
+MAX_PRIORITISE_BODY = 4096  # as every admin JSON body (docs/api.md, "Limits")
 
 
 def _save_on_chain(ctx: ApiContext, unbroadcast: list[bytes]) -> Json:
