@@ -90,6 +90,7 @@ class NodeConfig:
     block_notify: str | None = None  # a shell command run when the tip changes (%s: its hash)
     prune_bytes: int = 0  # keep stored blocks under this many bytes (node.prune); 0: keep all
     prune_keep_blocks: int = 288  # Core's MIN_BLOCKS_TO_KEEP (tests lower it)
+    max_upload_target: int = 0  # bytes sent to peers per 24 h (-maxuploadtarget); 0: no target
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -125,6 +126,8 @@ class NodeConfig:
             and self.prune_bytes < MIN_PRUNE_MIB * 1024 * 1024
         ):
             raise ConfigError(f"--prune must be 0 (off) or at least {MIN_PRUNE_MIB} MiB")
+        if self.max_upload_target < 0:
+            raise ConfigError("--max-upload-target must be >= 0 (0: no target)")
         if self.prune_keep_blocks < 1:
             raise ConfigError("prune_keep_blocks must be at least 1")
         for subnet in self.whitelist:

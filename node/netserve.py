@@ -1,7 +1,8 @@
 """Answering peers' requests for what this node has: ``getheaders`` (headers after a block
 locator), ``getdata`` (stored blocks sent as stored, mempool transactions, ``notfound`` for the
 rest) and ``mempool`` (an ``inv`` of every mempool txid). ``node.netsync.NetSync`` dispatches
-these messages here.
+these messages here. Past the upload target (``node.uploadtarget``), a peer asking for a block
+older than a week, or for the mempool, is disconnected unless whitelisted.
 
 May import consensus, p2p and node modules (``node.server`` only for typing). Chain state is only
 touched on the chain thread (``node.call``), as in ``node.netsync``.
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from consensus.block import HEADER_SIZE, BlockHeader, wire_block
+from node.uploadtarget import is_historical
+from p2p.errors import DisconnectReason
 from p2p.messages import (
     INV_BLOCK,
     INV_TX,
@@ -32,6 +35,10 @@ if TYPE_CHECKING:
     from node.server import Node
 
 MAX_GETDATA_BLOCKS = 128
+UPLOAD_TARGET_HISTORICAL = DisconnectReason(
+    "upload_target", "asked for a block older than a week past the upload target"
+)
+UPLOAD_TARGET_MEMPOOL = DisconnectReason("upload_target", "asked for the mempool past the target")
 
 
 class NetServe:
@@ -41,7 +48,15 @@ class NetServe:
         self.node = node
         self.chain = node.chain
 
+    def _exempt(self, peer: Peer) -> bool:
+        """Whitelisted peers (``--whitelist``) are exempt from the upload target."""
+        manager = self.node.connmgr
+        return manager is not None and peer.address in manager.whitelist
+
     async def on_mempool(self, peer: Peer) -> None:
+        if self.node.upload_target.reached() and not self._exempt(peer):
+            peer.close(UPLOAD_TARGET_MEMPOOL)  # Core: no mempool requests past the target
+            return
         txids = await self.node.call(self.node.mempool.txids)
         for start in range(0, len(txids), MAX_INV_ITEMS):
             items = [InvItem(INV_TX, t) for t in txids[start : start + MAX_INV_ITEMS]]
@@ -50,6 +65,11 @@ class NetServe:
     async def on_getheaders(self, peer: Peer, message: GetHeaders) -> None:
         headers = await self.node.call(self._headers_after, message.locator, message.stop_hash)
         await peer.send(Headers(tuple(headers)))
+
+    def _stored_blocks(self, hashes: Sequence[bytes]) -> tuple[list[bytes | None], int]:
+        """Chain thread: the stored blocks' bytes (None: not stored) and the tip's time."""
+        store = self.chain.store
+        return [store.get_block(h) for h in hashes], self.chain.tip.header.time
 
     def _headers_after(self, locator: Sequence[bytes], stop_hash: bytes) -> list[BlockHeader]:
         chain = self.chain
@@ -79,11 +99,15 @@ class NetServe:
         relay = self.node.relay_blocks
         found = {h: relay[h] for h in blocks if h in relay}
         stored = [h for h in blocks if h not in found]
-        store = self.chain.store
-        raws = await self.node.call(lambda: [store.get_block(h) for h in stored]) if stored else []
+        raws, tip_time = await self.node.call(self._stored_blocks, stored) if stored else ([], 0)
+        limited = self.node.upload_target.reached(historical=True) and not self._exempt(peer)
         for block_hash, raw in zip(stored, raws, strict=True):
             if raw is not None:
-                found[block_hash] = wire_block(BlockHeader.decode(raw[:HEADER_SIZE]), raw)
+                header = BlockHeader.decode(raw[:HEADER_SIZE])
+                if limited and is_historical(header.time, tip_time):
+                    peer.close(UPLOAD_TARGET_HISTORICAL)  # as Core: disconnect, send nothing
+                    return
+                found[block_hash] = wire_block(header, raw)
         for block_hash in blocks:  # in the order asked for
             block = found.get(block_hash)
             if block is None:

@@ -42,6 +42,7 @@ from node.prune import Pruner, PruneSettings
 from node.runtime import tune_gc
 from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
+from node.uploadtarget import UploadTarget
 from p2p.addrbook import AddressBook
 from p2p.banlist import BanList
 from p2p.connmgr import ConnectionManager
@@ -79,6 +80,7 @@ class Node:
         self.netsync: NetSync | None = None
         self.connmgr: ConnectionManager | None = None
         self.metrics = NodeMetrics()
+        self.upload_target = UploadTarget(config.max_upload_target, self.params.max_block_size)
         self.api: ApiServer | None = None
         self.started = asyncio.Event()
         self.started_at: float | None = None  # Unix time the node finished starting
@@ -328,7 +330,7 @@ class Node:
             self._connection_config(),
             addrbook=AddressBook(self.config.datadir),
             best_height=lambda: self.chain.height,
-            message_observer=self.metrics.p2p_message,
+            message_observer=self.upload_target.observer(self.metrics.p2p_message),
             on_eviction=self.metrics.inbound_evictions.inc,
             banlist=self._open_banlist(),
         )

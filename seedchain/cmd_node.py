@@ -103,6 +103,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " at least 550, or 0: keep every block). A pruned node keeps no address index",
     )
     p.add_argument(
+        "--max-upload-target",
+        type=int,
+        default=env("MAX_UPLOAD_TARGET", "0"),
+        metavar="MiB",
+        help="keep the bytes sent to peers per 24 h under this: past it, blocks older than a"
+        " week are not served (Core's -maxuploadtarget; 0: no target)",
+    )
+    p.add_argument(
         "--block-notify",
         default=env("BLOCK_NOTIFY"),
         metavar="CMD",
@@ -197,6 +205,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             verify_threads=args.verify_threads,
             block_notify=args.block_notify or None,
             prune_bytes=args.prune * 1024 * 1024,
+            max_upload_target=args.max_upload_target * 1024 * 1024,
             dial_from_addrbook=not args.no_addrbook_dial,
             whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,

@@ -139,6 +139,17 @@ STATS_SCHEMAS: dict[str, Schema] = {
                     "max_outbound": integer(),
                     "whitelist": {"type": "array", "items": string()},
                     "totals": obj({"in": integer(), "out": integer()}),
+                    "upload_target": obj(
+                        {
+                            "timeframe": integer(),
+                            "target": integer(description="bytes per timeframe; 0: none"),
+                            "target_reached": BOOL,
+                            "serve_historical_blocks": BOOL,
+                            "bytes_left_in_cycle": integer(),
+                            "time_left_in_cycle": integer(),
+                        },
+                        description="Core's getnettotals uploadtarget (--max-upload-target)",
+                    ),
                 }
             ),
             "relay_fee_rate": integer(),

@@ -17,6 +17,7 @@ from aiohttp import web
 from consensus.nonce_search import default_backend, native_features
 from node.api.context import CONTEXT, ApiContext
 from node.api.views import Json
+from node.uploadtarget import UploadTarget
 from p2p import PROTOCOL_VERSION
 from p2p.settings import USER_AGENT
 
@@ -44,6 +45,11 @@ def _policy_on_chain(ctx: ApiContext) -> Json:
     }
 
 
+def _upload_target(node: object) -> Json:
+    target = getattr(node, "upload_target", None)
+    return UploadTarget(0, 0).status() if target is None else target.status()
+
+
 async def node_info(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     node, config = ctx.node, ctx.node.config
@@ -68,6 +74,7 @@ async def node_info(request: web.Request) -> web.Response:
                 "max_outbound": config.max_outbound,
                 "whitelist": list(config.whitelist),
                 "totals": dict(ctx.metrics.p2p_totals),
+                "upload_target": _upload_target(node),
             },
             **await ctx.call(_policy_on_chain, ctx),
             "pow_backend": backend if backend != "native" else f"native ({native_features()})",

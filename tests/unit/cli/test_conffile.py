@@ -188,3 +188,12 @@ def test_mempool_and_advertise_options(tmp_path: Path) -> None:
         config(tmp_path, "--advertise", "203.0.113.7")
     with pytest.raises(CommandError, match="--mempool-expiry must be between"):
         config(tmp_path, "--mempool-expiry", "0")
+
+
+def test_upload_target_option(tmp_path: Path) -> None:
+    assert config(tmp_path).max_upload_target == 0
+    assert config(tmp_path, "--max-upload-target", "500").max_upload_target == 500 * 1024 * 1024
+    write_conf(tmp_path, "max-upload-target = 144\n")
+    assert config(tmp_path).max_upload_target == 144 * 1024 * 1024
+    with pytest.raises(CommandError, match="--max-upload-target must be >= 0"):
+        config(tmp_path, "--max-upload-target", "-1")
