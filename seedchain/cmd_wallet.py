@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from seedchain import wallet_commands_offline
+from seedchain import wallet_commands_coins, wallet_commands_offline
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import (
@@ -338,16 +338,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     backup.add_argument("directory", metavar="DIR")
     backup.set_defaults(wallet_handler=cmd_backup)
 
-    freeze = commands.add_parser(
-        "freeze",
-        parents=[common],
-        help="never spend the coins of these addresses or outpoints (none given: list them)",
-    )
-    freeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
-    freeze.set_defaults(wallet_handler=cmd_freeze)
-    unfreeze = commands.add_parser("unfreeze", parents=[common], help="let sends spend these again")
-    unfreeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
-    unfreeze.set_defaults(wallet_handler=cmd_unfreeze)
+    wallet_commands_coins.register(commands, common)  # freeze, unfreeze, abandon
 
     sign = commands.add_parser(
         "sign-message", parents=[common], help="sign MESSAGE with the key of one of our ADDRESSes"

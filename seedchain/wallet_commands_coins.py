@@ -1,18 +1,65 @@
 """``seedchain wallet freeze`` and ``unfreeze``: coins that sends never spend (Electrum's
-freeze, Core's ``lockunspent``; the rules are in ``wallet.freezing``).
+freeze, Core's ``lockunspent``; the rules are in ``wallet.freezing``); ``abandon``: forget a
+dropped send and release its coins (Core's ``abandontransaction``; ``wallet.abandon``).
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context`` and ``wallet_output``; never ``node``, ``p2p``, ``pool`` or
-``mining``. The list lives in ``wallet.json``: no password, only the wallet's lock.
+``mining``. The frozen list lives in ``wallet.json``: no password, only the wallet's lock.
 """
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING, Any
 
+from consensus.hashing import hash_to_hex
 from seedchain.cli import CommandError
-from seedchain.wallet_context import update_metadata, wallet_location
-from seedchain.wallet_output import print_json
+from seedchain.wallet_context import txid_argument, update_metadata, wallet_location, with_session
+from seedchain.wallet_output import print_json, print_pairs
+
+if TYPE_CHECKING:
+    from wallet.abandon import AbandonResult
+    from wallet.engine import WalletSession
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    freeze = commands.add_parser(
+        "freeze",
+        parents=[common],
+        help="never spend the coins of these addresses or outpoints (none given: list them)",
+    )
+    freeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
+    freeze.set_defaults(wallet_handler=cmd_freeze)
+    unfreeze = commands.add_parser("unfreeze", parents=[common], help="let sends spend these again")
+    unfreeze.add_argument("targets", nargs="*", metavar="ADDRESS|TXID:VOUT")
+    unfreeze.set_defaults(wallet_handler=cmd_unfreeze)
+    abandon = commands.add_parser(
+        "abandon",
+        parents=[common],
+        help="forget a send the node no longer has and release its coins (Core's"
+        " abandontransaction)",
+    )
+    abandon.add_argument("txid", metavar="TXID")
+    abandon.set_defaults(wallet_handler=cmd_abandon)
+
+
+def cmd_abandon(args: argparse.Namespace) -> int:
+    txid = txid_argument(args)
+
+    async def body(session: WalletSession) -> AbandonResult:
+        return await session.abandon(txid)
+
+    result = with_session(args, body)
+    if args.json:
+        print_json(result.to_json())
+        return 0
+    print_pairs(
+        [
+            *[("abandoned", hash_to_hex(txid)) for txid in result.abandoned],
+            *[("released", str(outpoint)) for outpoint in result.released],
+        ]
+    )
+    return 0
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from wallet.abandon import AbandonResult, abandon_send
 from wallet.coincontrol import CoinChoice
 from wallet.cpfp import CpfpResult, child_pays_for_parent
 from wallet.errors import (
@@ -319,6 +320,11 @@ class WalletSession:
     ) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying its coins back to us."""
         return await cancel_send(self, txid, fee_rate, unsigned=unsigned)
+
+    async def abandon(self, txid: bytes) -> AbandonResult:
+        """Forget our pending send ``txid`` that the node no longer has, releasing its coins
+        (Core's ``abandontransaction``; :mod:`wallet.abandon`)."""
+        return await abandon_send(self, txid)
 
     async def bump(
         self, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False

@@ -42,6 +42,7 @@ SUBCOMMANDS = [
     "import-watch",
     "sign",
     "broadcast",
+    "abandon",
 ]
 
 
