@@ -266,6 +266,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="speed up an unconfirmed payment to us by spending it with a high fee (CPFP)",
     )
     cpfp.add_argument("txid", metavar="TXID")
+    _unsigned(cpfp)
     _fee_rate(
         cpfp,
         "units per byte for parent and child together (default: the estimate, and at least 1"

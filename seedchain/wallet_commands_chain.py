@@ -15,9 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from consensus.hashing import hash_to_hex
 from seedchain.cli import CommandError
-from seedchain.wallet_commands_offline import new_file
+from seedchain.wallet_commands_offline import new_file, print_unsigned_send, written
 from seedchain.wallet_context import (
     fee_rate_option,
     synced,
@@ -229,7 +228,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
     result = with_session(args, body)
     if unsigned_path is not None:
-        return _write_unsigned(args, result, unsigned_path)
+        return print_unsigned_send(args, result, unsigned_path)
     data = result.to_json()
     refused = result.dry_run and not data["allowed"]
     note = None if request is None else (request.message or request.label)
@@ -258,25 +257,6 @@ def cmd_send(args: argparse.Namespace) -> int:
             *([("dry run", "the node would accept it; nothing sent")] if result.dry_run else []),
         ]
     )
-    return 0
-
-
-def _write_unsigned(args: argparse.Namespace, result: Any, path: Path) -> int:
-    from wallet.watch import write_export
-
-    write_export(path, result.unsigned_file)
-    if args.json:
-        print_json({**result.to_json(), "file": str(path)})
-        return 0
-    print_pairs(
-        [
-            *[("would pay", f"{format_coins(v)} to {a}") for a, v in result.payments],
-            ("txid", hash_to_hex(result.txid)),
-            ("fee", f"{format_coins(result.fee)} ({format_rate(result.fee_rate)})"),
-            ("unsigned", f"written to {path}: nothing sent"),
-        ]
-    )
-    print(f"Sign it with `seedchain wallet sign {path.name} OUT` on the wallet with the keys.")
     return 0
 
 
@@ -344,8 +324,9 @@ def _on_txid(
 
 
 def cmd_cpfp(args: argparse.Namespace) -> int:
-    result = _on_txid(args, lambda session, txid, rate: session.cpfp(txid, rate))
-    data = result.to_json()
+    path = None if args.unsigned is None else new_file(args.unsigned)
+    result = _on_txid(args, lambda s, txid, rate: s.cpfp(txid, rate, unsigned=path is not None))
+    data = written(result.to_json(), result.unsigned_file, path)
     if args.json:
         print_json(data)
         return 0
@@ -356,6 +337,7 @@ def cmd_cpfp(args: argparse.Namespace) -> int:
             ("fee", f"{format_coins(result.fee)} ({result.size} bytes)"),
             ("together", f"{result.package_fee_rate:.2f} units/byte"),
             ("kept", format_coins(result.value)),
+            *([("unsigned", f"written to {path}: nothing sent")] if path else []),
         ]
     )
     return 0
@@ -374,12 +356,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 
 def _print_replacement(args: argparse.Namespace, result: BumpResult, path: Path | None) -> int:
-    data = result.to_json()
-    if path is not None and result.unsigned_file is not None:
-        from wallet.watch import write_export
-
-        write_export(path, result.unsigned_file)
-        data["file"] = str(path)
+    data = written(result.to_json(), result.unsigned_file, path)
     if args.json:
         print_json(data)
         return 0

@@ -18,9 +18,10 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from consensus.hashing import hash_to_hex
 from seedchain.cli import CommandError
 from seedchain.wallet_context import wallet_location, with_session
-from seedchain.wallet_output import format_coins, print_json, print_pairs, print_table
+from seedchain.wallet_output import format_coins, format_rate, print_json, print_pairs, print_table
 
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
@@ -216,3 +217,31 @@ def _print_checked(args: argparse.Namespace, checked: Checked, extra: dict[str, 
             ),
         ]
     )
+
+
+def written(data: dict[str, Any], document: bytes | None, path: Path | None) -> dict[str, Any]:
+    """``--unsigned``: write the transaction file to ``path``; ``data`` with its name."""
+    if path is not None and document is not None:
+        from wallet.watch import write_export
+
+        write_export(path, document)
+        data["file"] = str(path)
+    return data
+
+
+def print_unsigned_send(args: argparse.Namespace, result: Any, path: Path) -> int:
+    """``send --unsigned FILE``: write the transaction file and say what it would pay."""
+    data = written(result.to_json(), result.unsigned_file, path)
+    if args.json:
+        print_json(data)
+        return 0
+    print_pairs(
+        [
+            *[("would pay", f"{format_coins(v)} to {a}") for a, v in result.payments],
+            ("txid", hash_to_hex(result.txid)),
+            ("fee", f"{format_coins(result.fee)} ({format_rate(result.fee_rate)})"),
+            ("unsigned", f"written to {path}: nothing sent"),
+        ]
+    )
+    print(f"Sign it with `seedchain wallet sign {path.name} OUT` on the wallet with the keys.")
+    return 0

@@ -13,12 +13,13 @@ with unconfirmed ancestors of its own needs a higher rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from consensus.hashing import hash_to_hex
 from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InvalidFeeBumpTarget
+from wallet.offline import unsigned_file
 from wallet.sending import rate_or_estimate, record_pending
 from wallet.txbuild import build_cpfp
 
@@ -34,6 +35,7 @@ class CpfpResult:
     size: int
     package_fee_rate: float
     value: int
+    unsigned_file: bytes | None = None  # --unsigned: the child's transaction file
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -43,14 +45,21 @@ class CpfpResult:
             "size": self.size,
             "package_fee_rate": round(self.package_fee_rate, 3),
             "value": self.value,
+            "unsigned": self.unsigned_file is not None,
         }
 
 
 async def child_pays_for_parent(
-    session: WalletSession, parent_txid: bytes, fee_rate: int | None = None
+    session: WalletSession,
+    parent_txid: bytes,
+    fee_rate: int | None = None,
+    *,
+    unsigned: bool = False,
 ) -> CpfpResult:
     """Broadcast a child of ``parent_txid`` that lifts the pair to ``fee_rate`` units/byte
-    (default: the node's estimate, and at least one unit per byte above the parent's)."""
+    (default: the node's estimate, and at least one unit per byte above the parent's); with
+    ``unsigned``, only return its transaction file (``wallet.offline``), saving the change
+    index it takes."""
     view = await session.sync()
     meta = session.reconciled()
     shown = hash_to_hex(parent_txid)
@@ -81,10 +90,15 @@ async def child_pays_for_parent(
         meta.next_change,
         session.params.chain_id,
     )
-    # The same bookkeeping as a send; its one output pays a later bump, as a sweep's does.
-    await record_pending(session, meta, built, sweep=True)
+    document = None
+    if unsigned:
+        document = unsigned_file(built, session.keychain, session.params, sweep=True)
+        session.save(replace(meta, next_change=meta.next_change + 1))
+    else:  # the same bookkeeping as a send; its one output pays a later bump, as a sweep's
+        await record_pending(session, meta, built, sweep=True)
     package = (parent.fee + built.fee) / (parent.size + built.tx.size)
+    value = built.tx.outputs[0].value
     return CpfpResult(
-        built.tx.txid, parent_txid, built.fee, built.tx.size, package, built.tx.outputs[0].value
+        built.tx.txid, parent_txid, built.fee, built.tx.size, package, value, document
     )
 

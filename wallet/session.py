@@ -310,10 +310,12 @@ class WalletSession:
             self, address, fee_rate, dry_run=dry_run, only=only, unsigned=unsigned
         )
 
-    async def cpfp(self, parent_txid: bytes, fee_rate: int | None = None) -> CpfpResult:
+    async def cpfp(
+        self, parent_txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
+    ) -> CpfpResult:
         """Speed up an unconfirmed transaction paying us by spending our outputs of it
         (child pays for parent, :mod:`wallet.cpfp`)."""
-        return await child_pays_for_parent(self, parent_txid, fee_rate)
+        return await child_pays_for_parent(self, parent_txid, fee_rate, unsigned=unsigned)
 
     async def cancel(
         self, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False

@@ -14,12 +14,14 @@ from consensus.params import REGTEST, TEST
 from consensus.signing import sighash, verify_signature
 from consensus.transaction import COIN
 from tests.unit.wallet.fakenode import FakeNode
-from tests.unit.wallet.test_wallet_engine import KEYS, OTHER, funded, location, reopen
+from tests.unit.wallet.test_wallet_cpfp import slow_payment
+from tests.unit.wallet.test_wallet_engine import KEYS, OTHER, funded, location, new_wallet, reopen
 from wallet.errors import InvalidInput, KeystoreCorrupt, WalletError, WalletExists
 from wallet.keys import CHANGE, RECEIVE
 from wallet.location import check_wallet, is_watch_only, keystore_info
 from wallet.metadata import WalletMetadata
 from wallet.offline import check_against, parse_tx_file, sign_file
+from wallet.sending import broadcast_checked
 from wallet.session import WalletSession
 from wallet.watch import (
     WatchOnlyLimit,
@@ -115,8 +117,6 @@ async def test_the_watch_only_wallet_sees_and_builds_what_the_keys_would(
         verify_signature(witness.pubkey, witness.signature, message)
 
     # a second unsigned draft gets a fresh change key; broadcasting the first reserves coins
-    from wallet.sending import broadcast_checked
-
     await broadcast_checked(reopen_watch(watch, node), check_against(signed, watch.keychain))
     assert [tx.txid for tx in node.broadcasts] == [draft.txid]
     meta = reopen_watch(watch, node).metadata
@@ -177,3 +177,24 @@ async def test_the_signer_refuses_what_is_not_its_own(tmp_path: Path) -> None:
         parse_tx_file(b"[", "tx.json", REGTEST)
     with pytest.raises(InvalidInput, match="larger than"):
         parse_tx_file(b" " * (4 * 1024 * 1024 + 1), "tx.json", REGTEST)
+
+
+async def test_a_watch_only_wallet_pays_for_a_slow_parent_unsigned(tmp_path: Path) -> None:
+    node = FakeNode()
+    ours, _parent_fee, _size = slow_payment(node, 2 * COIN, 250)
+    keys = new_wallet(tmp_path, node)
+    watch = watch_wallet(tmp_path, node)
+    with pytest.raises(WatchOnlyWallet):
+        await watch.cpfp(ours.txid, 12)
+    draft = await reopen_watch(watch, node).cpfp(ours.txid, 12, unsigned=True)
+    assert draft.unsigned_file is not None and draft.to_json()["unsigned"] is True
+    assert len(node.mempool) == 1  # only the parent
+    txfile = parse_tx_file(draft.unsigned_file, "child.json", REGTEST)
+    assert txfile.sweep and txfile.change is not None and txfile.change[0] == 0
+    _checked, signed = sign_file(txfile, keys.keychain, REGTEST)
+    child = parse_tx_file(signed, "child-signed.json", REGTEST)
+    await broadcast_checked(reopen_watch(watch, node), check_against(child, watch.keychain))
+    assert node.mempool[-1].txid == draft.txid
+    meta = reopen_watch(watch, node).metadata
+    assert [(p.txid, p.sweep) for p in meta.pending] == [(draft.txid, True)]
+    assert meta.next_change == 1
