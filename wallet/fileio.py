@@ -1,4 +1,5 @@
-"""Crash-safe file writing and the wallet's inter-process lock. Stdlib and wallet.errors only.
+"""Crash-safe file writing, the wallet's inter-process lock, and reading our JSON documents
+(:func:`load_document`). Stdlib and wallet.errors only.
 
 :func:`atomic_write` gives the guarantee every wallet file relies on: after a crash at any
 moment, the path holds either the complete old contents or the complete new contents, never a
@@ -17,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from wallet.errors import WalletLocked
 
@@ -127,3 +130,19 @@ def exclusive_lock(lock_path: Path, *, wait: bool = True) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def load_document(
+    raw: bytes, file_format: str, version: int, bad: Callable[[str], Exception]
+) -> dict[str, Any]:
+    """A JSON object of our own whose ``format`` and ``version`` are these (the watch file, the
+    transaction file); ``bad(why)`` is raised for anything else."""
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise bad("not JSON") from None
+    if not isinstance(document, dict) or document.get("format") != file_format:
+        raise bad(f"no 'format': {file_format!r}")
+    if document.get("version") != version:
+        raise bad(f"version {document.get('version')!r} is not {version}")
+    return document

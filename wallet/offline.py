@@ -37,6 +37,7 @@ from consensus.signing import sign_transaction
 from consensus.transaction import Transaction, TxOut
 from wallet.coinselect import SpendableCoin
 from wallet.errors import InvalidInput, WalletError
+from wallet.fileio import load_document
 from wallet.keys import COIN_TYPE, HARDENED, PURPOSE, KeyId, KeySource, format_path, parse_path
 from wallet.parsing import MAX_FEE_RATE
 from wallet.txbuild import PLACEHOLDER_SIGNATURE, BuiltTransaction, with_placeholders
@@ -143,14 +144,7 @@ def parse_tx_file(raw: bytes, source: str, params: ChainParams) -> TxFile:
 
     if len(raw) > MAX_TX_FILE:
         raise bad(f"larger than {MAX_TX_FILE} bytes")
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad("not JSON") from None
-    if not isinstance(document, dict) or document.get("format") != TX_FORMAT:
-        raise bad("no 'format': 'seedchain-tx'")
-    if document.get("version") != TX_VERSION:
-        raise bad(f"version {document.get('version')!r} is not {TX_VERSION}")
+    document = load_document(raw, TX_FORMAT, TX_VERSION, bad)
     if document.get("network") != params.name:
         raise InvalidInput(f"{source} is for {document.get('network')!r}, not {params.name}")
     try:

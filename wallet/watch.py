@@ -29,7 +29,7 @@ from typing import Any
 
 from consensus.addresses import key_hash, lock_for_key_hash
 from wallet.errors import KeystoreCorrupt, WalletError, WalletExists
-from wallet.fileio import atomic_create, atomic_write, read_file
+from wallet.fileio import atomic_create, atomic_write, load_document, read_file
 from wallet.keys import CHANGE, RECEIVE, KeyId, KeySource, WalletKey, wallet_path
 from wallet.metadata import WalletMetadata, WalletPaths, save_metadata
 
@@ -134,14 +134,7 @@ def parse_watch_file(raw: bytes, source: str) -> WatchFile:
     def bad(why: str) -> KeystoreCorrupt:
         return KeystoreCorrupt(f"{source} is not a Seedchain watch-only file: {why}")
 
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad("not JSON") from None
-    if not isinstance(document, dict) or document.get("format") != WATCH_FORMAT:
-        raise bad("no 'format': 'seedchain-watch'")
-    if document.get("version") != WATCH_VERSION:
-        raise bad(f"version {document.get('version')!r} is not {WATCH_VERSION}")
+    document = load_document(raw, WATCH_FORMAT, WATCH_VERSION, bad)
     numbers = {}
     for name in ("account", "next_receive", "next_change"):
         value = document.get(name)
