@@ -6,17 +6,20 @@ May import consensus, ``node.coins``, ``node.storage`` and the standard library.
 reads every coin, so it must not hold the chain thread: ``open_snapshot`` (on the chain thread)
 writes the unwritten coins and opens a read-only SQLite transaction on the chain database,
 which in WAL mode keeps seeing that one state while the chain thread goes on writing;
-``UtxoSnapshot.scan`` then reads it on any thread and closes it.
+``UtxoSnapshot.scan`` then reads it on any thread and closes it. ``UtxoSnapshot.find`` instead
+picks the coins of given locks (Core's ``scantxoutset``), which works on a pruned node too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from consensus.coinbase import block_subsidy
+from consensus.utxo import Coin
 from node.coins import coin_record
 from node.storage import iter_coins
 
@@ -115,8 +118,39 @@ class UtxoSnapshot:
             hash_serialized=digest.digest(),
         )
 
+    def find(self, locks: Collection[bytes]) -> UtxoMatches:
+        """Every unspent output locked to one of ``locks`` (Core's ``scantxoutset``), in
+        outpoint order: one pass of SQLite over the whole set; closes the snapshot."""
+        marks = ",".join("?" * len(locks))
+        try:
+            rows = self._db.execute(
+                "SELECT outpoint, value, lock, height, coinbase FROM utxo"
+                f" WHERE lock IN ({marks}) ORDER BY outpoint",
+                [bytes(lock) for lock in locks],
+            ).fetchall()
+        finally:
+            self.close()
+        coins = tuple(
+            (bytes(key), Coin(value, bytes(lock), height, bool(coinbase)))
+            for key, value, lock, height, coinbase in rows
+        )
+        return UtxoMatches(self.height, self.best_block, coins)
+
     def close(self) -> None:
         self._db.close()
+
+
+@dataclass(frozen=True)
+class UtxoMatches:
+    """The unspent outputs a ``find`` matched, at one tip."""
+
+    height: int
+    best_block: bytes
+    coins: tuple[tuple[bytes, Coin], ...]  # (outpoint key, coin) in outpoint order
+
+    @property
+    def total_amount(self) -> int:
+        return sum(coin.value for _, coin in self.coins)
 
 
 def open_snapshot(chain: ChainState) -> UtxoSnapshot:

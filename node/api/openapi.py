@@ -180,6 +180,11 @@ _TABLE: list[tuple[Any, ...]] = [
      "Size, total amount and hash of the UTXO set at the tip (as Bitcoin Core's"
      " gettxoutsetinfo; a scan, kept until the tip moves)",
      _ok_json(ref("UtxoSet"), "UTXO set statistics"), (), [], None, False),
+    ("/v1/chain/scan", "post", "scanUtxoSet", "chain",
+     "The unspent outputs of up to 100 addresses, from the UTXO set itself: no address index"
+     " needed, works on a pruned node (Core's scantxoutset)",
+     _ok_json(ref("UtxoScan"), "the outputs found"), (400, 409, 413), [],
+     _body("ScanRequest"), True),
     ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
      _ok_text("height", "^[0-9]+$"), (), [], None, False),
     ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",

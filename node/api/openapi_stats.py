@@ -189,4 +189,34 @@ STATS_SCHEMAS: dict[str, Schema] = {
             }
         }
     ),
+    "ScanRequest": obj(
+        {
+            "addresses": {
+                "type": "array",
+                "items": string(minLength=1, maxLength=100),
+                "minItems": 1,
+                "maxItems": 100,
+            }
+        }
+    ),
+    "UtxoScan": obj(
+        {
+            "height": integer(),
+            "bestblock": HASH,
+            "unspents": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "txid": HASH,
+                        "vout": integer(),
+                        "address": string(),
+                        "value": integer(),
+                        "height": integer(),
+                        "coinbase": BOOL,
+                    }
+                ),
+            },
+            "total_amount": integer(),
+        }
+    ),
 }

@@ -8,7 +8,11 @@
   chain thread (``node.utxostats``); its result is kept until the tip moves, so asking again
   at the same tip costs nothing;
 * ``GET /v1/block/{hash}/stats`` (``getblockstats``): fees, fee rates and sizes of a block's
-  transactions, from the block and its undo data (the coins it spent).
+  transactions, from the block and its undo data (the coins it spent);
+* admin ``POST /v1/chain/scan`` (``scantxoutset``): the unspent outputs of up to 100 addresses,
+  found in the UTXO set itself, so it needs no address index and works on a pruned node. One
+  scan at a time on the same thread as the UTXO statistics; 409 ``scan_in_progress`` while
+  one runs.
 
 May import aiohttp, consensus, node modules and the standard library. The functions named
 ``_..._on_chain`` run on the chain thread (through ``ctx.call``).
@@ -22,22 +26,27 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from aiohttp import web
 
+from consensus.addresses import lock_to_address
 from consensus.block import Block
 from consensus.block_rules import next_bits
 from consensus.coinbase import block_subsidy
+from consensus.hashing import hash_to_hex
 from consensus.pow import compact_to_target
 from consensus.utxo import BlockUndo
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
-from node.api.inputs import parse_hash, parse_int
+from node.api.guard import check_admin
+from node.api.inputs import json_field, parse_address, parse_hash, parse_int, read_json_object
 from node.api.routes_chain import entry_or_404, no_block_data
 from node.api.views import Json, difficulty
 from node.blockindex import ChainEntry
 from node.storage import StorageError
-from node.utxostats import UtxoSetStats, open_snapshot
+from node.utxostats import UtxoMatches, UtxoSetStats, open_snapshot
 
 HASHPS_BLOCKS_DEFAULT, HASHPS_BLOCKS_MAX = 120, 10_000  # Core's getnetworkhashps default
 PERCENTILES = (10, 25, 50, 75, 90)
+MAX_SCAN_ADDRESSES = 100
+MAX_SCAN_BODY = 16 * 1024  # 100 addresses of ~45 characters, quoted, with room
 
 
 def _target_hex(bits: int) -> str:
@@ -106,6 +115,7 @@ class UtxoStatsJob:
         self._lock = asyncio.Lock()
         self._last: UtxoSetStats | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="utxo-scan")
+        self._finding: Future[UtxoMatches] | None = None
 
     async def get(self, ctx: ApiContext) -> UtxoSetStats:
         async with self._lock:
@@ -124,6 +134,21 @@ class UtxoStatsJob:
             snapshot.close()
             raise
 
+    async def find(self, ctx: ApiContext, locks: frozenset[bytes]) -> UtxoMatches:
+        """The unspent outputs of ``locks`` (409 while another such scan runs)."""
+        if self._finding is not None and not self._finding.done():
+            raise ApiError(409, "scan_in_progress", "a scan is running; try again when it ends")
+        self._finding = await ctx.call(self._find_on_chain, ctx, locks)
+        return await asyncio.shield(asyncio.wrap_future(self._finding))
+
+    def _find_on_chain(self, ctx: ApiContext, locks: frozenset[bytes]) -> Future[UtxoMatches]:
+        snapshot = open_snapshot(ctx.chain)
+        try:
+            return self._pool.submit(snapshot.find, locks)
+        except BaseException:
+            snapshot.close()
+            raise
+
     async def on_cleanup(self, _app: web.Application) -> None:
         self._pool.shutdown(wait=False)
 
@@ -134,6 +159,39 @@ UTXO_STATS = web.AppKey("utxo_stats", UtxoStatsJob)
 async def utxo_set(request: web.Request) -> web.Response:
     stats = await request.app[UTXO_STATS].get(request.app[CONTEXT])
     return web.json_response(stats.to_json())
+
+
+async def scan_utxos(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    check_admin(request, ctx.token)
+    data = await read_json_object(request, MAX_SCAN_BODY)
+    texts = json_field(data, "addresses", list)
+    if not 1 <= len(texts) <= MAX_SCAN_ADDRESSES or not all(isinstance(t, str) for t in texts):
+        raise ApiError(
+            400, "bad_field", f"'addresses' must list 1 to {MAX_SCAN_ADDRESSES} addresses"
+        )
+    hrp = ctx.params.hrp
+    locks = frozenset(parse_address(text, hrp) for text in texts)
+    found = await request.app[UTXO_STATS].find(ctx, locks)
+    unspents = [
+        {
+            "txid": hash_to_hex(key[:32]),
+            "vout": int.from_bytes(key[32:36], "big"),
+            "address": lock_to_address(coin.lock, hrp),
+            "value": coin.value,
+            "height": coin.height,
+            "coinbase": coin.coinbase,
+        }
+        for key, coin in found.coins
+    ]
+    return web.json_response(
+        {
+            "height": found.height,
+            "bestblock": hash_to_hex(found.best_block),
+            "unspents": unspents,
+            "total_amount": found.total_amount,
+        }
+    )
 
 
 def _block_stats_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
@@ -232,5 +290,6 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/mining/info", mining_info, allow_head=False),
         web.get("/v1/chain/utxo-set", utxo_set, allow_head=False),
+        web.post("/v1/chain/scan", scan_utxos),
         web.get("/v1/block/{hash}/stats", block_stats_endpoint, allow_head=False),
     ]

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from aiohttp import web
+
 from consensus.coinbase import block_subsidy
 from consensus.params import REGTEST
 from consensus.pow import block_work
-from node.api.routes_stats import network_hashps
+from node.api.errors import ApiError
+from node.api.routes_stats import UtxoStatsJob, network_hashps
 from node.utxostats import open_snapshot, total_issued
 from tests.unit.node.test_api_support import ALICE, BOB, CAROL, COIN, live_api, pay
 
@@ -162,3 +167,49 @@ async def test_node_info(tmp_path: Path) -> None:
         api.node.metrics.p2p_message("out", "nonsense", 7)  # counted as "other"
         totals = (await api.get_json("/v1/node"))["p2p"]["totals"]
         assert totals == {"in": 40, "out": 7}
+
+
+async def test_scan_the_utxo_set_for_addresses(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        await api.generate(101)
+        tx = pay(await api.coinbase_at(1), ALICE, BOB, 7 * COIN, fee=1000)
+        assert (await api.post_tx(tx)).status == 200
+        await api.generate(1, CAROL)
+        body = {"addresses": [BOB.address(), CAROL.address()]}
+        assert (await api.post("/v1/chain/scan", json=body)).status == 401
+        reply = await api.post("/v1/chain/scan", json=body, headers=api.admin)
+        assert reply.status == 200, reply.text
+        found = reply.json()
+        assert found["height"] == 102
+        assert found["bestblock"] == (await api.get("/v1/blocks/tip/hash")).text
+        bob = [u for u in found["unspents"] if u["address"] == BOB.address()]
+        carol = [u for u in found["unspents"] if u["address"] == CAROL.address()]
+        assert [(u["txid"], u["value"], u["coinbase"]) for u in bob] == [
+            (tx.txid_hex, 7 * COIN, False)
+        ]
+        assert len(carol) == 1 and carol[0]["coinbase"] and carol[0]["height"] == 102
+        assert found["total_amount"] == 7 * COIN + carol[0]["value"]
+        # the same as the address index says of confirmed outputs
+        utxo = await api.get_json(f"/v1/address/{BOB.address()}/utxo")
+        assert [(u["txid"], u["vout"]) for u in utxo] == [(u["txid"], u["vout"]) for u in bob]
+        for bad, code in (
+            ({"addresses": []}, "bad_field"),
+            ({"addresses": [BOB.address()] * 101}, "bad_field"),
+            ({"addresses": ["rsc1bad"]}, "malformed_address"),
+            ({"addresses": "x"}, "bad_field"),
+            ({}, "missing_field"),
+        ):
+            reply = await api.post("/v1/chain/scan", json=bad, headers=api.admin)
+            assert (reply.status, reply.error_code) == (400, code), (bad, reply.text)
+
+
+async def test_one_scan_at_a_time() -> None:
+    job = UtxoStatsJob()
+    running: Future[Any] = Future()
+    job._finding = running
+    try:
+        with pytest.raises(ApiError) as info:
+            await job.find(SimpleNamespace(), frozenset())  # type: ignore[arg-type]
+        assert (info.value.status, info.value.code) == (409, "scan_in_progress")
+    finally:
+        await job.on_cleanup(web.Application())
