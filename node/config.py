@@ -13,6 +13,7 @@ from typing import Literal
 from consensus.addresses import decode_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
+from node.template import MIN_BLOCK_SIZE, TemplatePolicy
 from p2p.banlist import InvalidSubnet, parse_subnet
 
 LogFormat = Literal["auto", "console", "json"]
@@ -91,6 +92,8 @@ class NodeConfig:
     prune_bytes: int = 0  # keep stored blocks under this many bytes (node.prune); 0: keep all
     prune_keep_blocks: int = 288  # Core's MIN_BLOCKS_TO_KEEP (tests lower it)
     max_upload_target: int = 0  # bytes sent to peers per 24 h (-maxuploadtarget); 0: no target
+    block_max_size: int = 0  # bytes of block our templates fill (-blockmaxweight); 0: all
+    block_min_fee_rate: int = 0  # units/byte a package needs to enter a template (-blockmintxfee)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +129,15 @@ class NodeConfig:
             and self.prune_bytes < MIN_PRUNE_MIB * 1024 * 1024
         ):
             raise ConfigError(f"--prune must be 0 (off) or at least {MIN_PRUNE_MIB} MiB")
+        if self.block_max_size and not MIN_BLOCK_SIZE <= self.block_max_size <= (
+            self.params.max_block_size
+        ):
+            raise ConfigError(
+                f"--block-max-size must be 0 (the consensus limit) or {MIN_BLOCK_SIZE} to"
+                f" {self.params.max_block_size} bytes"
+            )
+        if self.block_min_fee_rate < 0:
+            raise ConfigError("--block-min-fee must be >= 0")
         if self.max_upload_target < 0:
             raise ConfigError("--max-upload-target must be >= 0 (0: no target)")
         if self.prune_keep_blocks < 1:
@@ -135,3 +147,7 @@ class NodeConfig:
                 parse_subnet(subnet)
             except InvalidSubnet as exc:
                 raise ConfigError(f"--whitelist: {exc}") from None
+
+    @property
+    def template_policy(self) -> TemplatePolicy:
+        return TemplatePolicy(self.block_max_size, self.block_min_fee_rate)

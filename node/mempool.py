@@ -302,10 +302,13 @@ class Mempool:
         self._version += 1
 
     # --- block template and fees --------------------------------------------------------------
-    def select_for_block(self, max_bytes: int) -> tuple[list[Transaction], int]:
+    def select_for_block(
+        self, max_bytes: int, min_fee_rate: float = 0.0
+    ) -> tuple[list[Transaction], int]:
         """Transactions for a block template by ancestor fee-rate, parents first, whose sizes
-        sum to at most ``max_bytes``; and their total fee."""
-        return select_for_block(self.graph, max_bytes)
+        sum to at most ``max_bytes``, packages paying at least ``min_fee_rate``; and their
+        total fee."""
+        return select_for_block(self.graph, max_bytes, min_fee_rate)
 
     def _rates_by_fee(self) -> list[tuple[float, int]]:
         version, rates = self._rates_cache

@@ -20,9 +20,12 @@ MAX_CONSECUTIVE_FAILURES = 1000
 FULL_MARGIN = 4000
 
 
-def select_for_block(graph: TxGraph, max_bytes: int) -> tuple[list[Transaction], int]:
+def select_for_block(
+    graph: TxGraph, max_bytes: int, min_fee_rate: float = 0.0
+) -> tuple[list[Transaction], int]:
     """Transactions for a block, parents before children, whose sizes sum to at most
-    ``max_bytes``, and their total fee."""
+    ``max_bytes``, and their total fee. Packages below ``min_fee_rate`` units per byte stay out
+    (Core's ``-blockmintxfee``): the heap gives the best first, so the first one below ends it."""
     entries = graph.entries
     # Ancestor totals (count, size, fees) of transactions whose ancestors were chosen already.
     modified: dict[bytes, tuple[int, int, int]] = {}
@@ -41,9 +44,11 @@ def select_for_block(graph: TxGraph, max_bytes: int) -> tuple[list[Transaction],
         if txid in chosen or txid in failed or stamps.get(txid, 0) != item_stamp:
             continue
         entry = entries[txid]
-        _, package_size, _ = modified.get(
+        _, package_size, package_fees = modified.get(
             txid, (entry.ancestor_count, entry.ancestor_size, entry.ancestor_fees)
         )
+        if package_fees < min_fee_rate * package_size:
+            break
         if block_size + package_size > max_bytes:
             failed.add(txid)
             consecutive_failures += 1

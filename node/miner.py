@@ -73,9 +73,9 @@ class BlockMiner:
             await self.miner.aclose()
 
     def _template(self) -> BlockTemplate:
-        return make_template(
-            self.node.chain.tip, self.node.mempool, self.node.params, int(time.time())
-        )
+        node = self.node
+        policy = node.config.template_policy
+        return make_template(node.chain.tip, node.mempool, node.params, int(time.time()), policy)
 
     async def _solve(self, template: BlockTemplate, tip_changed: asyncio.Event) -> Block | None:
         candidate = template.block([TxOut(template.reward, self.lock)], tag=b"seedchain")

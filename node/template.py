@@ -1,4 +1,5 @@
-"""Block templates: the next block on the tip, filled from the mempool by ancestor fee-rate.
+"""Block templates: the next block on the tip, filled from the mempool by ancestor fee-rate,
+within the operator's ``TemplatePolicy`` (Core's ``-blockmaxweight`` and ``-blockmintxfee``).
 
 May import consensus and stdlib; called on the chain thread (it reads chain and mempool).
 """
@@ -23,7 +24,31 @@ COINBASE_RESERVE = 20_000
 
 
 class TemplateSource(Protocol):
-    def select_for_block(self, max_bytes: int) -> tuple[list[Transaction], int]: ...
+    def select_for_block(
+        self, max_bytes: int, min_fee_rate: float = 0.0
+    ) -> tuple[list[Transaction], int]: ...
+
+
+@dataclass(frozen=True)
+class TemplatePolicy:
+    """What the node's own templates may hold: ``max_size`` bytes of block (0: the consensus
+    limit), and only packages paying at least ``min_fee_rate`` units per byte (modified fees,
+    as selection ranks them)."""
+
+    max_size: int = 0
+    min_fee_rate: int = 0
+
+    def tx_bytes(self, params: ChainParams) -> int:
+        """The bytes left for transactions."""
+        size = (
+            params.max_block_size
+            if not self.max_size
+            else min(self.max_size, params.max_block_size)
+        )
+        return size - HEADER_SIZE - COINBASE_RESERVE
+
+
+MIN_BLOCK_SIZE = HEADER_SIZE + COINBASE_RESERVE + 1_000  # the smallest --block-max-size
 
 
 @dataclass(frozen=True)
@@ -55,9 +80,13 @@ class BlockTemplate:
 
 
 def make_template(
-    tip: ChainEntry, mempool: TemplateSource, params: ChainParams, now: int
+    tip: ChainEntry,
+    mempool: TemplateSource,
+    params: ChainParams,
+    now: int,
+    policy: TemplatePolicy = TemplatePolicy(),
 ) -> BlockTemplate:
-    txs, fees = mempool.select_for_block(params.max_block_size - HEADER_SIZE - COINBASE_RESERVE)
+    txs, fees = mempool.select_for_block(policy.tx_bytes(params), policy.min_fee_rate)
     height = tip.height + 1
     return BlockTemplate(
         parent=tip,

@@ -103,6 +103,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " at least 550, or 0: keep every block). A pruned node keeps no address index",
     )
     p.add_argument(
+        "--block-max-size",
+        type=int,
+        default=env("BLOCK_MAX_SIZE", "0"),
+        metavar="BYTES",
+        help="fill the blocks this node mines or templates offer up to this size (Core's"
+        " -blockmaxweight; default 0: the consensus limit)",
+    )
+    p.add_argument(
+        "--block-min-fee",
+        type=int,
+        default=env("BLOCK_MIN_FEE", "0"),
+        metavar="RATE",
+        help="units per byte a package must pay to enter this node's block templates (Core's"
+        " -blockmintxfee; default 0)",
+    )
+    p.add_argument(
         "--max-upload-target",
         type=int,
         default=env("MAX_UPLOAD_TARGET", "0"),
@@ -206,6 +222,8 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             block_notify=args.block_notify or None,
             prune_bytes=args.prune * 1024 * 1024,
             max_upload_target=args.max_upload_target * 1024 * 1024,
+            block_max_size=args.block_max_size,
+            block_min_fee_rate=args.block_min_fee,
             dial_from_addrbook=not args.no_addrbook_dial,
             whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,

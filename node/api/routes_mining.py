@@ -55,7 +55,9 @@ LONGPOLL_ID = re.compile(r"^[0-9a-f]{64}[0-9]{1,20}$")
 def _template_on_chain(ctx: ApiContext, now: int) -> tuple[BlockTemplate, list[int], str]:
     """The template, its transactions' fees, and its ``longpollid``."""
     mempool = ctx.mempool
-    template = make_template(ctx.chain.tip, mempool, ctx.params, now)
+    template = make_template(
+        ctx.chain.tip, mempool, ctx.params, now, ctx.node.config.template_policy
+    )
     fees = []
     for tx in template.transactions:
         entry = mempool.get(tx.txid)

@@ -152,7 +152,8 @@ class NodeOps:
             hashes = []
             for _ in range(count):
                 now = int(time.time())
-                template = make_template(node.chain.tip, node.mempool, node.params, now)
+                policy = node.config.template_policy
+                template = make_template(node.chain.tip, node.mempool, node.params, now, policy)
                 candidate = template.block([TxOut(template.reward, lock)], tag=self.tag)
                 block = solve_block(candidate)
                 if block is None:  # regtest: every other nonce works, so never in practice

@@ -197,3 +197,21 @@ def test_upload_target_option(tmp_path: Path) -> None:
     assert config(tmp_path).max_upload_target == 144 * 1024 * 1024
     with pytest.raises(CommandError, match="--max-upload-target must be >= 0"):
         config(tmp_path, "--max-upload-target", "-1")
+
+
+def test_block_template_options(tmp_path: Path) -> None:
+    from consensus.block import HEADER_SIZE
+    from node.template import COINBASE_RESERVE, MIN_BLOCK_SIZE
+
+    cfg = config(tmp_path, "--block-max-size", "300000", "--block-min-fee", "3")
+    assert (cfg.block_max_size, cfg.block_min_fee_rate) == (300_000, 3)
+    policy = cfg.template_policy
+    assert policy.tx_bytes(cfg.params) == 300_000 - HEADER_SIZE - COINBASE_RESERVE
+    assert config(tmp_path).template_policy.tx_bytes(cfg.params) == (
+        cfg.params.max_block_size - HEADER_SIZE - COINBASE_RESERVE
+    )
+    for bad in (str(MIN_BLOCK_SIZE - 1), str(cfg.params.max_block_size + 1)):
+        with pytest.raises(CommandError, match="--block-max-size must be 0"):
+            config(tmp_path, "--block-max-size", bad)
+    with pytest.raises(CommandError, match="--block-min-fee must be >= 0"):
+        config(tmp_path, "--block-min-fee", "-1")

@@ -82,3 +82,20 @@ async def test_prioritise_a_transaction_through_the_api(tmp_path: Path) -> None:
         assert [t["txid"] for t in template["transactions"]] == [cheap.txid_hex, rich.txid_hex]
         assert template["fees"] == 9300  # the coinbase may claim real fees only
 
+
+
+async def test_templates_follow_the_block_policy(tmp_path: Path) -> None:
+    async with live_api(tmp_path, block_min_fee_rate=5) as api:
+        await api.generate(102)
+        cheap = pay(await api.coinbase_at(1), ALICE, BOB, COIN, fee=300)
+        rich = pay(await api.coinbase_at(2), ALICE, BOB, COIN, fee=9000)
+        for tx in (cheap, rich):
+            assert (await api.post_tx(tx)).status == 200
+        template = await api.get_json("/v1/mining/template")
+        assert [t["txid"] for t in template["transactions"]] == [rich.txid_hex]
+        # a delta lifts the cheap one over the floor (selection counts modified fees)
+        body = {"txid": cheap.txid_hex, "fee_delta": 5 * cheap.size}
+        reply = await api.post("/v1/mempool/prioritise", json=body, headers=api.admin)
+        assert reply.status == 200
+        template = await api.get_json("/v1/mining/template")
+        assert {t["txid"] for t in template["transactions"]} == {cheap.txid_hex, rich.txid_hex}

@@ -64,3 +64,19 @@ def test_selection_respects_the_size_limit_and_puts_parents_first() -> None:
             seen.add(tx.txid)
         assert fees == fee_of(pool, txs)
     assert len(pool.select_for_block(100_000)[0]) == len(made)
+
+
+def test_a_minimum_fee_rate_keeps_cheap_packages_out() -> None:
+    pool, chain = make_pool()
+    coins = fund(chain, 3)
+    parent = pay_rate([coins[0]], 1.0)
+    child = pay_rate([out(parent)], 9.0)  # the package pays ~5 per byte
+    cheap = pay_rate([coins[1]], 2.0)
+    rich = pay_rate([coins[2]], 6.0)
+    for tx in (parent, child, cheap, rich):
+        pool.accept(tx, NOW)
+    txs, fees = pool.select_for_block(10_000, min_fee_rate=4.0)
+    assert [t.txid for t in txs] == [rich.txid, parent.txid, child.txid]
+    assert fees == fee_of(pool, txs)
+    assert pool.select_for_block(10_000, min_fee_rate=7.0)[0] == []
+    assert len(pool.select_for_block(10_000)[0]) == 4
