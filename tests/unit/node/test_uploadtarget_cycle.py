@@ -75,6 +75,13 @@ def test_the_observer_counts_what_is_sent_only() -> None:
     assert target.reached()
 
 
+def test_without_a_target_the_hook_is_the_inner_one() -> None:
+    def inner(direction: str, command: str, size: int) -> None:
+        del direction, command, size
+
+    assert UploadTarget(0, MIB).observer(inner) is inner  # no extra call per frame
+
+
 def test_historical_means_older_than_a_week_than_the_tip() -> None:
     assert is_historical(0, HISTORICAL_BLOCK_AGE + 1)
     assert not is_historical(0, HISTORICAL_BLOCK_AGE)
