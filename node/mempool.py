@@ -38,6 +38,7 @@ from node.mempool_errors import (
     TooManyPrioritised,
 )
 from node.mempool_orphans import OrphanPool
+from node.mempool_package import PackageResult, accept_package
 from node.mempool_policy import MempoolPolicy, RollingFeeFloor
 from node.mempool_reorg import invalid_after_reorg, remove_for_block
 from node.mempool_select import select_for_block
@@ -105,6 +106,16 @@ class Mempool:
         ``verify_many`` (see ``node.mempool_batch``); per transaction, its ``AcceptResult`` or
         the error that refused it, exactly as one ``accept`` call after another would give."""
         return accept_batch(self, txs, now, verify_many)
+
+    def accept_package(self, txs: Sequence[Transaction], now: int) -> PackageResult:
+        """Core's ``submitpackage`` (``node.mempool_package``); orphans it lets in follow."""
+        self._last_now = max(self._last_now, now)
+        result = accept_package(self, txs, now)
+        if not result.accepted or not len(self.orphans):
+            return result
+        for txid in result.accepted:
+            self.orphans.remove(txid)
+        return replace(result, accepted_orphans=tuple(self._accept_orphans(result.accepted, now)))
 
     def test_accept(self, tx: Transaction, now: int) -> AcceptResult:
         """Every check of ``accept``, nothing changed: the fee, the size and what it would

@@ -44,13 +44,16 @@ def accept_one(
     entered: int | None = None,
     *,
     dry_run: bool = False,
+    package: bool = False,
 ) -> AcceptResult:
     """Check ``tx`` against the chain view and mempool (cheapest first, signatures last) and
     commit it; raises the first broken rule (``MissingParents`` for unknown inputs). The entry's
     time is ``entered`` when given (a transaction saved by an earlier run), else ``now``. With
     ``dry_run`` every check runs and nothing is committed: the result says what the commit
     would have replaced (Core's ``testmempoolaccept``; a full mempool's trimming is not
-    simulated, its rolling minimum fee rate is checked)."""
+    simulated, its rolling minimum fee rate is checked). ``package``: a member of a package
+    judged as a whole (``node.mempool_package``): its own fee floors are waived and the size cap
+    is left to the package's end."""
     graph = pool.graph
     entries = graph.entries
     policy = pool.policy
@@ -96,7 +99,7 @@ def accept_one(
     fee = check_transaction_inputs(tx, coins, spend_height, pool.params)
     size = tx.size
     delta = pool.deltas.get(tx.txid, 0) if pool.deltas else 0
-    if not from_block:
+    if not (from_block or package):
         pool._check_fee_rate(fee + delta, size, now)
     ancestors = graph.ancestors_of(parents, policy.max_ancestor_count) if parents else set()
     replaced: set[bytes] = set()
@@ -115,7 +118,19 @@ def accept_one(
             raise BadSignature(f"input {bad} of {tx.txid_hex}: signature does not verify")
     if dry_run:
         return AcceptResult(tx.txid, fee, size, replaced=tuple(sorted(replaced)))
-    return commit(pool, tx, fee, size, now, parents, ancestors, replaced, from_block, entered)
+    return commit(
+        pool,
+        tx,
+        fee,
+        size,
+        now,
+        parents,
+        ancestors,
+        replaced,
+        from_block,
+        entered,
+        trim=not package,
+    )
 
 
 def commit(
@@ -129,6 +144,8 @@ def commit(
     replaced: set[bytes],
     from_block: bool,
     entered: int | None = None,
+    *,
+    trim: bool = True,
 ) -> AcceptResult:
     graph = pool.graph
     floor = pool.rolling_floor
@@ -142,7 +159,7 @@ def commit(
         entry.delta = pool.deltas.get(tx.txid, 0)
     graph.add(entry, parents, ancestors, link_children=from_block)
     evicted: list[MempoolEntry] = []
-    if not from_block and graph.total_size > pool.policy.max_bytes:
+    if trim and not from_block and graph.total_size > pool.policy.max_bytes:
         saved = floor.state()
         evicted = pool._trim()
         if tx.txid not in graph.entries:

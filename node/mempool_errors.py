@@ -154,3 +154,17 @@ class TooManyPrioritised(MempoolError):
     """``prioritisetransaction`` for a new txid while ``MAX_DELTAS`` are already kept."""
 
     code = "too_many_prioritised"
+
+
+class PackageError(MempoolError):
+    """A package that is not a child with its parents, or over the package limits
+    (``node.mempool_package``)."""
+
+    code = "package_invalid"
+
+
+class PackageFeeTooLow(MempoolError):
+    """The package's transactions together pay less than one transaction alone must."""
+
+    code = "package_fee_too_low"
+

@@ -28,6 +28,7 @@ from node.api import (
     routes_mining,
     routes_node,
     routes_outspends,
+    routes_package,
     routes_peers,
     routes_stats,
     routes_tx,
@@ -93,6 +94,7 @@ def create_api(
     for module in (
         routes_chain,
         routes_tx,
+        routes_package,
         routes_outspends,
         routes_address,
         routes_mempool,

@@ -248,6 +248,11 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/tx", "post", "postTx", "transactions",
      "Broadcast a transaction (its canonical bytes as hex); answers the txid",
      _ok_text("the txid", HASH_TEXT), (400, 409, 413), [], TX_TEXT_BODY, False),
+    ("/v1/txs/package", "post", "submitPackage", "transactions",
+     "A child with its unconfirmed parents, judged by their fee rate together when a parent"
+     " alone pays too little (Core's submitpackage)",
+     _ok_json(ref("PackageResult"), "each transaction's outcome"), (400, 413), [],
+     _body("PackageRequest"), False),
     ("/v1/tx/test", "post", "testTx", "transactions",
      "Whether POST /v1/tx would accept this transaction now (Core's testmempoolaccept);"
      " nothing is stored or relayed",

@@ -7,7 +7,7 @@ Standard library, ``consensus.transaction`` and ``node.api.openapi_schemas`` onl
 from __future__ import annotations
 
 from consensus.transaction import MAX_MONEY
-from node.api.openapi_schemas import BOOL, HASH, NUMBER, Schema, integer, obj, string
+from node.api.openapi_schemas import BOOL, HASH, NUMBER, Schema, integer, nullable, obj, string
 
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
 FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
@@ -217,6 +217,35 @@ STATS_SCHEMAS: dict[str, Schema] = {
                 ),
             },
             "total_amount": integer(),
+        }
+    ),
+    "PackageRequest": obj(
+        {
+            "txs": {
+                "type": "array",
+                "items": string(pattern="^([0-9a-fA-F]{2})+$", maxLength=262144),
+                "minItems": 1,
+                "maxItems": 25,
+                "description": "parents first, the child last",
+            }
+        }
+    ),
+    "PackageResult": obj(
+        {
+            "results": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "txid": HASH,
+                        "accepted": BOOL,
+                        "fee": nullable(integer()),
+                        "size": integer(),
+                        "error": nullable(obj({"code": string(), "message": string()})),
+                    }
+                ),
+            },
+            "package_fee_rate": nullable(NUMBER),
+            "accepted_orphans": {"type": "array", "items": HASH},
         }
     ),
 }
