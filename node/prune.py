@@ -21,6 +21,7 @@ runs on the chain thread, after an activation has flushed
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -82,14 +83,37 @@ class Pruner:
         self._remember(stored, store.written_bytes)
         if stored <= target:
             return None
+        goal = int(target * PRUNE_TO)
+        result = self._delete(chain, limit, lambda freed: stored - freed <= goal, stored)
+        self._remember(result.stored, store.written_bytes)
+        return result
+
+    def prune_to(self, chain: ChainState, height: int) -> PruneResult | None:
+        """Chain thread: prune every height up to ``height`` now, whatever the size target
+        (Core's ``pruneblockchain``), never the newest ``keep_blocks`` below the stored tip;
+        what was done, or None when nothing was left to prune there."""
+        limit = min(height, chain.stored_tip.height - self.settings.keep_blocks)
+        if limit <= chain.pruned_height:
+            return None
+        store = chain.store
+        stored = store.stored_bytes()
+        result = self._delete(chain, limit, lambda _freed: False, stored)
+        self._remember(result.stored, store.written_bytes)
+        return result
+
+    def _delete(
+        self, chain: ChainState, limit: int, enough: Callable[[int], bool], stored: int
+    ) -> PruneResult:
+        """Delete the oldest heights, on every branch, up to ``limit`` or until ``enough(freed
+        bytes)``; record the new pruned height in the same transaction."""
+        store = chain.store
         others: dict[int, list[bytes]] = {}
         for entry in chain.entries.values():
             if chain.pruned_height < entry.height <= limit and not chain.is_active(entry):
                 others.setdefault(entry.height, []).append(entry.hash)
-        goal = int(target * PRUNE_TO)
         height, freed = chain.pruned_height, 0
         doomed: list[bytes] = []
-        while height < limit and stored - freed > goal:
+        while height < limit and not enough(freed):
             batch_end = min(limit, height + 256)
             heights = range(height + 1, batch_end + 1)
             at = {h: [chain.active[h].hash, *others.get(h, [])] for h in heights}
@@ -98,12 +122,11 @@ class Pruner:
                 doomed += at[h]
                 freed += sum(sizes[block_hash] for block_hash in at[h])
                 height = h
-                if stored - freed <= goal:
+                if enough(freed):
                     break
         store.prune(doomed, height)
         chain.pruned_height = height
         chain.forget_recent(doomed)
-        self._remember(stored - freed, store.written_bytes)
         result = PruneResult(height, len(doomed), freed, stored - freed)
         log.info("blocks_pruned", pruned_height=height, blocks=len(doomed), freed_bytes=freed,
                  stored_bytes=stored - freed)  # fmt: skip

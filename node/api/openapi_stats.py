@@ -248,4 +248,6 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "accepted_orphans": {"type": "array", "items": HASH},
         }
     ),
+    "PruneRequest": obj({"height": integer(0)}),
+    "Pruned": obj({"pruned_height": integer(description="every block up to it is pruned")}),
 }

@@ -14,6 +14,10 @@ May import aiohttp, node modules and the standard library.
   (``Mempool.prioritise``); answers the total ``fee_delta`` and ``in_mempool``. 400
   ``too_many_prioritised`` beyond ``MAX_DELTAS`` txids. ``/v1/mempool/prioritised`` lists the
   deltas in force, with each transaction's ``modified_fee`` when it is in the mempool.
+- ``/v1/chain/prune`` takes ``{"height"}`` and prunes every block up to it now (Core's
+  ``pruneblockchain``), never the newest ``keep_blocks`` (288) below the stored tip; answers
+  the ``pruned_height`` reached. 409 ``not_pruning`` without ``--prune``; 400 ``bad_height``
+  above the tip.
 - ``/v1/stop`` answers ``{"stopping": true}`` and then stops the node as SIGTERM does: the
   block being written is finished, peers are closed, the mempool is saved, the process exits
   with 0.
@@ -35,7 +39,7 @@ from node.keeper import MempoolNotLoaded
 from node.mempool_errors import TooManyPrioritised
 
 log = structlog.get_logger("seedchain.api")
-MAX_PRIORITISE_BODY = 4096  # as every admin JSON body (docs/api.md, "Limits")
+MAX_ADMIN_BODY = 4096  # as every admin JSON body (docs/api.md, "Limits")
 
 
 def _save_on_chain(ctx: ApiContext, unbroadcast: list[bytes]) -> Json:
@@ -76,7 +80,7 @@ def _prioritise_on_chain(ctx: ApiContext, txid: bytes, fee_delta: int) -> Json:
 async def prioritise(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     check_admin(request, ctx.token)
-    data = await read_json_object(request, MAX_PRIORITISE_BODY)
+    data = await read_json_object(request, MAX_ADMIN_BODY)
     txid = parse_hash(str(json_field(data, "txid", str)), "txid")
     fee_delta = json_field(data, "fee_delta", int)
     if not -MAX_MONEY <= fee_delta <= MAX_MONEY:
@@ -106,10 +110,31 @@ async def prioritised(request: web.Request) -> web.Response:
     return web.json_response(await ctx.call(_prioritised_on_chain, ctx))
 
 
+def _prune_on_chain(ctx: ApiContext, height: int) -> Json:
+    chain = ctx.chain
+    if chain.pruner is None:
+        raise ApiError(409, "not_pruning", "the node does not prune: start it with --prune")
+    if height > chain.height:
+        raise ApiError(400, "bad_height", f"the chain is {chain.height} blocks high, not {height}")
+    chain.pruner.prune_to(chain, height)
+    return {"pruned_height": chain.pruned_height}
+
+
+async def prune_chain(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    check_admin(request, ctx.token)
+    data = await read_json_object(request, MAX_ADMIN_BODY)
+    height = json_field(data, "height", int)
+    if height < 0:
+        raise ApiError(400, "bad_height", "height must be >= 0")
+    return web.json_response(await ctx.call(_prune_on_chain, ctx, height))
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/v1/mempool/save", save_mempool),
         web.post("/v1/mempool/prioritise", prioritise),
         web.get("/v1/mempool/prioritised", prioritised, allow_head=False),
+        web.post("/v1/chain/prune", prune_chain),
         web.post("/v1/stop", stop),
     ]

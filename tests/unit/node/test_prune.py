@@ -151,3 +151,39 @@ async def test_a_pruned_node_through_its_api(tmp_path: Path) -> None:
         await api.generate(3)
         info = await api.get_json("/v1/chain")
         assert info["pruned"] is False and info["prune_height"] is None
+
+
+def test_prune_to_a_height_now_keeps_the_newest(tmp_path: Path) -> None:
+    b = ChainBuilder()
+    b.mine(60)
+    chain = ChainState.open(tmp_path, b.params)
+    chain.pruner = Pruner(PruneSettings(10**12, KEEP))  # a target never reached
+    feed(chain, b.blocks[1:])
+    assert chain.pruned_height == 0
+    chain.flush()
+    result = chain.pruner.prune_to(chain, 20)
+    assert result is not None and chain.pruned_height == 20 and result.blocks == 20
+    assert not has_data(chain, b.blocks[20]) and has_data(chain, b.blocks[21])
+    assert chain.pruner.prune_to(chain, 15) is None  # already pruned there
+    chain.pruner.prune_to(chain, 10**6)
+    assert chain.pruned_height == chain.stored_tip.height - KEEP
+    chain.close()
+
+
+async def test_pruneblockchain_through_the_api(tmp_path: Path) -> None:
+    async with live_api(tmp_path, prune_bytes=10**12, prune_keep_blocks=KEEP) as api:
+        hashes = await api.generate(40)
+        body = {"height": 25}
+        assert (await api.post("/v1/chain/prune", json=body)).status == 401
+        reply = await api.post("/v1/chain/prune", json=body, headers=api.admin)
+        assert (reply.status, reply.json()) == (200, {"pruned_height": 25}), reply.text
+        gone = await api.get(f"/v1/block/{hashes[24]}/raw")
+        assert (gone.status, gone.error_code) == (404, "block_pruned")
+        assert (await api.get(f"/v1/block/{hashes[25]}/raw")).status == 200
+        reply = await api.post("/v1/chain/prune", json={"height": 1000}, headers=api.admin)
+        assert (reply.status, reply.error_code) == (400, "bad_height")
+        reply = await api.post("/v1/chain/prune", json={"height": 40}, headers=api.admin)
+        assert reply.json() == {"pruned_height": 40 - KEEP}
+    async with live_api(tmp_path / "full") as api:
+        reply = await api.post("/v1/chain/prune", json={"height": 0}, headers=api.admin)
+        assert (reply.status, reply.error_code) == (409, "not_pruning")
