@@ -84,13 +84,17 @@ def check_header_contextual(
         )
 
 
-def check_block_sanity(block: Block, params: ChainParams) -> None:
+def check_block_sanity(block: Block, params: ChainParams, *, check_pow: bool = True) -> None:
     """Everything that needs only the block: header, structure, merkle root, each transaction.
 
     The merkle root is checked before anything else about the body, so a body that does not
     match its header fails with a non-permanent error (``BadMerkleRoot``/``BlockMutated``).
+    ``check_pow=False`` skips the proof of work alone (a block proposal, BIP 23).
     """
-    check_header_sanity(block.header, params)
+    if check_pow:
+        check_header_sanity(block.header, params)
+    elif block.header.version < 1:
+        raise BadBlockVersion(f"block version {block.header.version} < 1")
     if not block.transactions:
         raise NoTransactions("a block needs a coinbase")
     root, mutated = block.compute_merkle_root()

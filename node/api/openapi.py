@@ -338,6 +338,10 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",
      _ok_json(ref("SubmitResult"), "what the node did with it"), (400, 413), [],
      _body("SubmitRequest"), False),
+    ("/v1/mining/proposal", "post", "proposeBlock", "mining",
+     "Whether a block on the tip would be valid with its proof of work: every other rule, nothing"
+     " kept (BIP 23 proposals, Core's getblocktemplate proposal mode)",
+     _ok_json(ref("Proposal"), "the verdict"), (400, 413), [], _body("SubmitRequest"), False),
     ("/v1/mining/generate", "post", "generate", "mining", "Mine blocks now (admin, regtest only)",
      _ok_json(ref("Hashes"), "hashes of the new blocks"), (400, 413), [],
      _body("GenerateRequest"), True),

@@ -250,4 +250,12 @@ STATS_SCHEMAS: dict[str, Schema] = {
     ),
     "PruneRequest": obj({"height": integer(0)}),
     "Pruned": obj({"pruned_height": integer(description="every block up to it is pruned")}),
+    "Proposal": obj(
+        {
+            "hash": HASH,
+            "valid": BOOL,
+            "reason": nullable(string(description="the broken rule's code")),
+            "message": nullable(string()),
+        }
+    ),
 }

@@ -43,6 +43,7 @@ from node.api.errors import ApiError, bad_request
 from node.api.guard import check_admin
 from node.api.inputs import json_field, parse_address, parse_hex, read_json_object
 from node.api.views import Json
+from node.proposal import ProposalInconclusive, check_proposal
 from node.template import COINBASE_RESERVE, BlockTemplate, make_template
 
 COINBASE_TAG = b"seedchain"
@@ -165,14 +166,33 @@ async def template(request: web.Request) -> web.Response:
     return web.json_response({**template_json(found, fees, lock, ctx, now), "longpollid": next_id})
 
 
-async def submit(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
+async def _posted_block(request: web.Request, ctx: ApiContext) -> Block:
     data = await read_json_object(request, ctx.settings.max_block_body_bytes)
     raw = parse_hex(json_field(data, "block", str), "block")
     try:
-        block = Block.decode(raw, ctx.params.max_block_size)
+        return Block.decode(raw, ctx.params.max_block_size)
     except ConsensusError as exc:
         raise bad_request(exc.code, str(exc)) from None
+
+
+def _proposal_on_chain(ctx: ApiContext, block: Block, now: int) -> Json:
+    try:
+        check_proposal(ctx.chain, block, now)
+    except (ConsensusError, ProposalInconclusive) as exc:
+        return {"hash": block.hash_hex, "valid": False, "reason": exc.code, "message": str(exc)}
+    return {"hash": block.hash_hex, "valid": True, "reason": None, "message": None}
+
+
+async def proposal(request: web.Request) -> web.Response:
+    """BIP 23's block proposal: every rule but the proof of work, on our tip; nothing kept."""
+    ctx = request.app[CONTEXT]
+    block = await _posted_block(request, ctx)
+    return web.json_response(await ctx.call(_proposal_on_chain, ctx, block, int(time.time())))
+
+
+async def submit(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    block = await _posted_block(request, ctx)
     try:
         result = await ctx.node.submit_block(block)
     except ConsensusError as exc:
@@ -217,5 +237,6 @@ def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/mining/template", template, allow_head=False),
         web.post("/v1/mining/submit", submit),
+        web.post("/v1/mining/proposal", proposal),
         web.post("/v1/mining/generate", generate),
     ]
