@@ -31,12 +31,7 @@ from consensus.utxo import Verifier
 from node.fees import FeeEstimator, combine_estimates, fee_histogram
 from node.mempool_accept import accept_one
 from node.mempool_batch import BatchResult, VerifyMany, accept_batch
-from node.mempool_errors import (
-    MempoolError,
-    MempoolMinFeeNotMet,
-    MinFeeNotMet,
-    TooManyPrioritised,
-)
+from node.mempool_errors import MempoolError, MempoolMinFeeNotMet, MinFeeNotMet, TooManyPrioritised
 from node.mempool_orphans import OrphanPool
 from node.mempool_package import PackageResult, accept_package
 from node.mempool_policy import MempoolPolicy, RollingFeeFloor

@@ -91,9 +91,8 @@ class Node:
         # Event loop: told of every chain update as it reaches the loop (the API's /v1/ws).
         self.update_listeners: list[Callable[[ChainUpdate], None]] = []
         self._updates_ready = asyncio.Event()
-        # Event loop only: the blocks connected last, as sent on the wire, so that peers asking
-        # for a block we just announced get it at once (as Core's most recent block), without
-        # waiting for the chain thread, which is still busy with that block's indexes and flush.
+        # Event loop only: the blocks connected last, as sent on the wire, served to peers at once
+        # (Core's most recent block) while the chain thread still indexes and flushes them.
         self.relay_blocks: OrderedDict[bytes, Block] = OrderedDict()
         self._opened = False
         self._run_task: asyncio.Task[Any] | None = None
@@ -220,9 +219,8 @@ class Node:
             kwargs["verifier"] = self._verifier
         self.chain = ChainState.open(self.config.datadir, self.params, **kwargs)
         if self.config.prune_bytes:
-            self.chain.pruner = Pruner(
-                PruneSettings(self.config.prune_bytes, self.config.prune_keep_blocks)
-            )
+            settings = PruneSettings(self.config.prune_bytes, self.config.prune_keep_blocks)
+            self.chain.pruner = Pruner(settings)
             self.chain.pruner.maybe_prune(self.chain)  # a target lowered since the last run
         policy = MempoolPolicy(
             max_bytes=self.config.mempool_mb * 1024 * 1024,

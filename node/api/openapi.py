@@ -180,11 +180,9 @@ _TABLE: list[tuple[Any, ...]] = [
      "Size, total amount and hash of the UTXO set at the tip (as Bitcoin Core's"
      " gettxoutsetinfo; a scan, kept until the tip moves)",
      _ok_json(ref("UtxoSet"), "UTXO set statistics"), (), [], None, False),
-    ("/v1/chain/scan", "post", "scanUtxoSet", "chain",
-     "The unspent outputs of up to 100 addresses, from the UTXO set itself: no address index"
-     " needed, works on a pruned node (Core's scantxoutset)",
-     _ok_json(ref("UtxoScan"), "the outputs found"), (400, 409, 413), [],
-     _body("ScanRequest"), True),
+    ("/v1/chain/scan", "post", "scanUtxoSet", "chain", "Coins of up to 100 addresses, from the"
+     " UTXO set (Core's scantxoutset)", _ok_json(ref("UtxoScan"), "the outputs found"),
+     (400, 409, 413), [], _body("ScanRequest"), True),
     ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
      _ok_text("height", "^[0-9]+$"), (), [], None, False),
     ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",
@@ -223,18 +221,16 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/mempool/save", "post", "saveMempool", "node",
      "Write <datadir>/mempool.dat now (Core's savemempool)",
      _ok_json(ref("MempoolSaved"), "saved"), (409,), [], None, True),
-    ("/v1/mempool/prioritise", "post", "prioritiseTransaction", "mempool",
-     "Add a fee delta that block selection, eviction and the fee floors count for a"
-     " transaction, in the mempool or not yet (Core's prioritisetransaction)",
+    ("/v1/mempool/prioritise", "post", "prioritiseTransaction", "mempool", "A fee delta that"
+     " selection, eviction and fee floors count (Core's prioritisetransaction)",
      _ok_json(ref("Prioritised"), "the total delta"), (400, 413), [],
      _body("PrioritiseRequest"), True),
     ("/v1/mempool/prioritised", "get", "getPrioritised", "mempool",
      "Every fee delta in force (Core's getprioritisedtransactions)",
      _ok_json(ref("PrioritisedList"), "deltas"), (), [], None, True),
-    ("/v1/chain/prune", "post", "pruneChain", "chain",
-     "Prune every block up to a height now, never the newest 288 (Core's pruneblockchain)",
-     _ok_json(ref("Pruned"), "the pruned height"), (400, 409, 413), [], _body("PruneRequest"),
-     True),
+    ("/v1/chain/prune", "post", "pruneChain", "chain", "Prune up to a height now (Core's"
+     " pruneblockchain)", _ok_json(ref("Pruned"), "the pruned height"), (400, 409, 413), [],
+     _body("PruneRequest"), True),
     ("/v1/stop", "post", "stop", "node",
      "Stop the node as SIGTERM would, after answering (Core's stop)",
      _ok_json(ref("Stopping"), "stopping"), (), [], None, True),
@@ -252,11 +248,9 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/tx", "post", "postTx", "transactions",
      "Broadcast a transaction (its canonical bytes as hex); answers the txid",
      _ok_text("the txid", HASH_TEXT), (400, 409, 413), [], TX_TEXT_BODY, False),
-    ("/v1/txs/package", "post", "submitPackage", "transactions",
-     "A child with its unconfirmed parents, judged by their fee rate together when a parent"
-     " alone pays too little (Core's submitpackage)",
-     _ok_json(ref("PackageResult"), "each transaction's outcome"), (400, 413), [],
-     _body("PackageRequest"), False),
+    ("/v1/txs/package", "post", "submitPackage", "transactions", "A child with its parents,"
+     " judged together (Core's submitpackage)", _ok_json(ref("PackageResult"), "outcomes"),
+     (400, 413), [], _body("PackageRequest"), False),
     ("/v1/tx/test", "post", "testTx", "transactions",
      "Whether POST /v1/tx would accept this transaction now (Core's testmempoolaccept);"
      " nothing is stored or relayed",
@@ -338,10 +332,9 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/mining/submit", "post", "submitBlock", "mining", "Submit a solved block",
      _ok_json(ref("SubmitResult"), "what the node did with it"), (400, 413), [],
      _body("SubmitRequest"), False),
-    ("/v1/mining/proposal", "post", "proposeBlock", "mining",
-     "Whether a block on the tip would be valid with its proof of work: every other rule, nothing"
-     " kept (BIP 23 proposals, Core's getblocktemplate proposal mode)",
-     _ok_json(ref("Proposal"), "the verdict"), (400, 413), [], _body("SubmitRequest"), False),
+    ("/v1/mining/proposal", "post", "proposeBlock", "mining", "Every rule but the proof of work,"
+     " nothing kept (BIP 23)", _ok_json(ref("Proposal"), "the verdict"), (400, 413), [],
+     _body("SubmitRequest"), False),
     ("/v1/mining/generate", "post", "generate", "mining", "Mine blocks now (admin, regtest only)",
      _ok_json(ref("Hashes"), "hashes of the new blocks"), (400, 413), [],
      _body("GenerateRequest"), True),
