@@ -1,4 +1,5 @@
-"""Property test: after any sequence of accepts (new, children, replacements), blocks (confirming,
+"""Property test: after any sequence of accepts (new, children, replacements, packages whose child
+pays for its parent), fee deltas (prioritisetransaction), blocks (confirming,
 conflicting), block disconnections, expiry and removals under tight limits, every internal index
 of the mempool (spent outpoints, parent/child links, ancestor/descendant totals, byte total)
 agrees with a recomputation from scratch, and every entry still spends existing coins."""
@@ -34,7 +35,7 @@ from tests.unit.node.test_mempool_support import (
 )
 
 OPS = ("new", "new", "new", "child", "child", "child", "replace", "replace", "block", "conflict",
-       "disconnect", "expire", "remove")
+       "disconnect", "expire", "remove", "package", "package", "prioritise")
 Stack = list[tuple[Block, BlockUndo]]
 
 
@@ -101,6 +102,16 @@ def _step(pool: Mempool, chain: FakeChain, fresh: list[Spendable], stack: Stack,
         undo_block(block, undo, chain.coins)
         chain.tip_height -= 1
         pool.reorg([block], [], now)
+    elif op == "package" and fresh:
+        low = pay([fresh.pop()], rng.choice([0, 0, 50, 400]), outputs=2)
+        child = pay([_output(low, 0)], rng.randint(0, 3000))
+        before = set(pool.txids())
+        result = pool.accept_package([low, child], now)
+        if result.package_fee_rate is None and low.txid not in result.accepted:
+            assert set(pool.txids()) <= before | {low.txid, child.txid}
+            assert child.txid not in pool  # no child without its parent
+    elif op == "prioritise" and txids:
+        pool.prioritise(rng.choice(txids), rng.randint(-5000, 5000))
     elif op == "expire":
         pool.expire(now)
     elif op == "remove" and txids:
