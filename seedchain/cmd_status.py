@@ -101,6 +101,16 @@ def summary_pairs(report: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("traffic", f"{totals['in']} bytes in, {totals['out']} bytes out"),
     ]
+    upload = p2p.get("upload_target") or {}
+    if upload.get("target"):  # --max-upload-target
+        served = "served" if upload["serve_historical_blocks"] else "not served"
+        pairs.append(
+            (
+                "upload target",
+                f"{upload['bytes_left_in_cycle'] // 2**20} of {upload['target'] // 2**20} MiB"
+                f" left, {_duration(upload['time_left_in_cycle'])} to go; old blocks {served}",
+            )
+        )
     if fees is not None:
         rates = ", ".join(f"{t} blocks: {fees[t]}" for t in FEE_TARGETS if t in fees)
         pairs.append(("fee estimates", rates or "none yet"))

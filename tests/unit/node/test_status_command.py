@@ -60,3 +60,13 @@ async def test_stop_a_live_node(tmp_path: Path, capsys: pytest.CaptureFixture[st
         assert out.strip().splitlines()[-1] == f"stopped: the node at {url}"
         with pytest.raises(aiohttp.ClientError):  # its API is gone
             await api.get("/healthz")
+
+
+async def test_status_shows_the_upload_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with live_api(tmp_path, max_upload_target=200 * 2**20) as api:
+        capsys.readouterr()
+        assert await asyncio.to_thread(main, ["status", "--node", api.server.url]) == 0
+        text = capsys.readouterr().out
+        assert "200 of 200 MiB left, 1d 0h 0m to go; old blocks served" in text
