@@ -13,14 +13,13 @@ with unconfirmed ancestors of its own needs a higher rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from consensus.hashing import hash_to_hex
 from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InvalidFeeBumpTarget
-from wallet.offline import unsigned_file
-from wallet.sending import rate_or_estimate, record_pending
+from wallet.sending import draft, rate_or_estimate, record_pending
 from wallet.txbuild import build_cpfp
 
 if TYPE_CHECKING:
@@ -92,8 +91,7 @@ async def child_pays_for_parent(
     )
     document = None
     if unsigned:
-        document = unsigned_file(built, session.keychain, session.params, sweep=True)
-        session.save(replace(meta, next_change=meta.next_change + 1))
+        document = draft(session, meta, built, 1, sweep=True)
     else:  # the same bookkeeping as a send; its one output pays a later bump, as a sweep's
         await record_pending(session, meta, built, sweep=True)
     package = (parent.fee + built.fee) / (parent.size + built.tx.size)

@@ -38,9 +38,18 @@ from consensus.transaction import Transaction, TxOut
 from wallet.coinselect import SpendableCoin
 from wallet.errors import InvalidInput, WalletError
 from wallet.fileio import load_document
-from wallet.keys import COIN_TYPE, HARDENED, PURPOSE, KeyId, KeySource, format_path, parse_path
+from wallet.keys import (
+    COIN_TYPE,
+    HARDENED,
+    PURPOSE,
+    KeyId,
+    KeySource,
+    format_path,
+    parse_path,
+    wallet_path,
+)
 from wallet.parsing import MAX_FEE_RATE
-from wallet.txbuild import PLACEHOLDER_SIGNATURE, BuiltTransaction, with_placeholders
+from wallet.txbuild import BuiltTransaction, is_signed, with_placeholders
 
 TX_FORMAT = "seedchain-tx"
 TX_VERSION = 1
@@ -68,7 +77,7 @@ class TxFile:
 
     @property
     def signed(self) -> bool:
-        return all(w.signature != PLACEHOLDER_SIGNATURE for w in self.tx.witnesses)
+        return is_signed(self.tx)
 
     @property
     def fee(self) -> int:
@@ -90,14 +99,13 @@ def encode_tx_file(
     replaces: bytes | None = None,
 ) -> bytes:
     def path(key_id: KeyId) -> str:
-        return format_path(_path(account, key_id))
+        return format_path(wallet_path(account, key_id.change, key_id.index))
 
-    signed = all(w.signature != PLACEHOLDER_SIGNATURE for w in tx.witnesses)
     document = {
         "format": TX_FORMAT,
         "version": TX_VERSION,
         "network": params.name,
-        "signed": signed,
+        "signed": is_signed(tx),
         "txid": tx.txid_hex,
         "tx": tx.encoded.hex(),
         "inputs": [
@@ -209,17 +217,12 @@ def _key_id(text: Any, bad: Any) -> tuple[int, KeyId]:
     return path[2] - HARDENED, KeyId(path[3] - HARDENED, path[4] - HARDENED)
 
 
-def _path(account: int, key_id: KeyId) -> tuple[int, ...]:
-    return tuple(i | HARDENED for i in (PURPOSE, COIN_TYPE, account, key_id.change, key_id.index))
-
-
 @dataclass(frozen=True)
 class Checked:
     """A transaction file checked against a wallet: every input and the change are its own."""
 
     file: TxFile
     coins: tuple[SpendableCoin, ...]
-    public_keys: tuple[bytes, ...]
 
     @property
     def fee_rate(self) -> float:
@@ -242,7 +245,7 @@ def check_against(txfile: TxFile, keys: KeySource) -> Checked:
     zero and its rate not above ``MAX_FEE_RATE`` (:class:`WalletError` naming what is wrong)."""
     if txfile.account != keys.account:
         raise WalletError(f"it spends from account {txfile.account}, this wallet is {keys.account}")
-    coins, public_keys = [], []
+    coins = []
     for outpoint, item in zip(txfile.tx.inputs, txfile.inputs, strict=True):
         key = keys.by_id(item.key_id)
         if key.lock != item.lock:
@@ -250,7 +253,6 @@ def check_against(txfile: TxFile, keys: KeySource) -> Checked:
                 f"input {outpoint} is not this wallet's: its key {item.key_id} has another address"
             )
         coins.append(SpendableCoin(outpoint, item.value, item.lock, item.key_id))
-        public_keys.append(key.public_key)
     if txfile.change is not None:
         vout, key_id = txfile.change
         if keys.by_id(key_id).lock != txfile.tx.outputs[vout].lock:
@@ -262,7 +264,7 @@ def check_against(txfile: TxFile, keys: KeySource) -> Checked:
         raise WalletError(
             f"the fee {fee} is {fee / size:.0f} units per byte, above {MAX_FEE_RATE}: refusing"
         )
-    return Checked(txfile, tuple(coins), tuple(public_keys))
+    return Checked(txfile, tuple(coins))
 
 
 def sign_file(txfile: TxFile, keys: KeySource, params: ChainParams) -> tuple[Checked, bytes]:

@@ -141,10 +141,8 @@ async def _finish(
     raw: bytes | None = None
     verdict: dict[str, Any] | None = None
     document: bytes | None = None
-    if unsigned:
-        document = unsigned_file(built, session.keychain, session.params, sweep=sent_all)
-        if built.change_vout is not None:  # the next transaction gets another change key
-            session.save(replace(meta, next_change=meta.next_change + 1))
+    if unsigned:  # the next transaction gets another change key
+        document = draft(session, meta, built, 0 if built.change_vout is None else 1, sent_all)
     elif dry_run:
         if not built.signed:
             raise WatchOnlyWallet(NEEDS_KEYS)
@@ -309,11 +307,7 @@ async def _replace(
     takes) and broadcast it; or (``unsigned``) save only the change index and return its
     transaction file, to sign elsewhere (``broadcast`` then records it, replacing the original)."""
     if unsigned:
-        if advance:
-            session.save(replace(meta, next_change=meta.next_change + advance))
-        return unsigned_file(
-            built, session.keychain, session.params, sweep=send.sweep, replaces=send.replaces
-        )
+        return draft(session, meta, built, advance, send.sweep, send.replaces)
     updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
     updated.add_pending(send)
     await session.commit_and_broadcast(updated, built)
@@ -322,6 +316,21 @@ async def _replace(
 
 def _spendable(coin: WalletCoin) -> SpendableCoin:
     return SpendableCoin(coin.outpoint, coin.value, coin.lock, coin.key_id)
+
+
+def draft(
+    session: WalletSession,
+    meta: WalletMetadata,
+    built: BuiltTransaction,
+    advance: int,
+    sweep: bool,
+    replaces: bytes | None = None,
+) -> bytes:
+    """``--unsigned``: save only the ``advance`` change keys ``built`` takes and return its
+    transaction file, to sign elsewhere (:mod:`wallet.offline`)."""
+    if advance:
+        session.save(replace(meta, next_change=meta.next_change + advance))
+    return unsigned_file(built, session.keychain, session.params, sweep=sweep, replaces=replaces)
 
 
 async def broadcast_checked(session: WalletSession, checked: Checked) -> None:

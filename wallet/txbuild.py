@@ -297,6 +297,11 @@ def _assemble(
 PLACEHOLDER_SIGNATURE = bytes(64)
 
 
+def is_signed(tx: Transaction) -> bool:
+    """Whether no witness of ``tx`` holds a placeholder (:func:`with_placeholders`)."""
+    return all(w.signature != PLACEHOLDER_SIGNATURE for w in tx.witnesses)
+
+
 def with_placeholders(tx: Transaction, public_keys: Sequence[bytes]) -> Transaction:
     """``tx`` with each input's witness holding its public key and 64 zero bytes where the
     signature goes: an unsigned transaction of the final size and txid (``wallet.offline``)."""

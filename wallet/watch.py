@@ -29,7 +29,7 @@ from typing import Any
 
 from consensus.addresses import key_hash, lock_for_key_hash
 from wallet.errors import KeystoreCorrupt, WalletError, WalletExists
-from wallet.fileio import atomic_create, atomic_write, load_document, read_file
+from wallet.fileio import atomic_create, load_document, read_file
 from wallet.keys import CHANGE, RECEIVE, KeyId, KeySource, WalletKey, wallet_path
 from wallet.metadata import WalletMetadata, WalletPaths, save_metadata
 
@@ -197,7 +197,8 @@ def create_watch_wallet(paths: WalletPaths, network: str, raw: bytes, source: st
 
 
 def write_export(path: Path, data: bytes) -> None:
-    """Write an exported file; never over an existing one."""
-    if path.exists():
-        raise WalletExists(f"{path} already exists: choose another file name")
-    atomic_write(path, data)
+    """Write an exported file; never over an existing one (:func:`atomic_create`)."""
+    try:
+        atomic_create(path, data)
+    except FileExistsError:
+        raise WalletExists(f"{path} already exists: choose another file name") from None
