@@ -130,6 +130,7 @@ def accept_one(
         from_block,
         entered,
         trim=not package,
+        delta=delta,
     )
 
 
@@ -146,6 +147,7 @@ def commit(
     entered: int | None = None,
     *,
     trim: bool = True,
+    delta: int = 0,
 ) -> AcceptResult:
     graph = pool.graph
     floor = pool.rolling_floor
@@ -155,8 +157,7 @@ def commit(
     pool._sequence += 1
     time = now if entered is None else entered
     entry = MempoolEntry(tx, tx.txid, fee, size, time, pool.chain.tip_height, pool._sequence)
-    if pool.deltas:
-        entry.delta = pool.deltas.get(tx.txid, 0)
+    entry.delta = delta  # prioritisetransaction's, looked up once by accept_one
     graph.add(entry, parents, ancestors, link_children=from_block)
     evicted: list[MempoolEntry] = []
     if trim and not from_block and graph.total_size > pool.policy.max_bytes:

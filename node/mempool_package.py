@@ -91,12 +91,8 @@ def accept_package(pool: Mempool, txs: Sequence[Transaction], now: int) -> Packa
     outcomes: list[Outcome | None] = [None] * len(txs)
     waiting: list[int] = []
     for index, tx in enumerate(txs[:-1]):
-        entry = pool.graph.entries.get(tx.txid)
-        if entry is not None:
-            outcomes[index] = AcceptResult(tx.txid, entry.fee, entry.size)
-            continue
         try:
-            outcomes[index] = accept_one(pool, tx, now)
+            outcomes[index] = _already(pool, tx) or accept_one(pool, tx, now)
         except (MinFeeNotMet, MempoolMinFeeNotMet):
             waiting.append(index)
         except (ConsensusError, MempoolError) as exc:
@@ -112,12 +108,15 @@ def accept_package(pool: Mempool, txs: Sequence[Transaction], now: int) -> Packa
     return _as_package(pool, txs, now, [*waiting, last], outcomes)
 
 
+def _already(pool: Mempool, tx: Transaction) -> AcceptResult | None:
+    """A transaction of the package already in the mempool counts as accepted, as it is."""
+    entry = pool.graph.entries.get(tx.txid)
+    return None if entry is None else AcceptResult(tx.txid, entry.fee, entry.size)
+
+
 def _alone(pool: Mempool, tx: Transaction, now: int) -> Outcome:
-    if tx.txid in pool.graph.entries:
-        entry = pool.graph.entries[tx.txid]
-        return AcceptResult(tx.txid, entry.fee, entry.size)
     try:
-        return accept_one(pool, tx, now)
+        return _already(pool, tx) or accept_one(pool, tx, now)
     except (ConsensusError, MempoolError) as exc:
         return exc
     except MissingParents as missing:
