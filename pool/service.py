@@ -294,13 +294,13 @@ class Pool:
             time_from=self.clock() - max(KEEP_SECONDS, self.config.hashrate_window),
         )
         floor = await self.shares.call(prune_floor, needs)
-        deleted = 0
-        while floor > self.pruned_upto:
+        if floor <= self.pruned_upto:
+            return 0
+        deleted, count = 0, PRUNE_BATCH
+        while count == PRUNE_BATCH:  # a short batch reached the floor, and recorded it
             count = await self.shares.call(prune_batch, floor)
             deleted += count
-            self.pruned_upto = await self.shares.call(pruned_upto)
-            if count < PRUNE_BATCH:
-                break
+        self.pruned_upto = floor
         if deleted:
             self.metrics.shares_pruned.inc(deleted)
             self.metrics.pruned_upto.set(self.pruned_upto)
