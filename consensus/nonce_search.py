@@ -28,14 +28,15 @@ pure (no threads, logging, asyncio, clock or randomness).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import struct
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from itertools import repeat
 from types import ModuleType
+from typing import Any
 
 _native: ModuleType | None
 try:
@@ -153,11 +154,15 @@ def search_nonce(
 def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int | None:
     """Pure-Python backend: midstate once, then per batch of nonces a chain of C-level ``map``
     calls (copy the midstate, append the nonce, digest, hash again), and a regex scan of the
-    digests' most significant bytes to find candidates for the exact comparison."""
+    digests' most significant bytes to find candidates for the exact comparison.
+
+    The second hash (a 32-byte message) uses hashlib's builtin SHA-256, whose constructor and
+    free cost less than OpenSSL's for one block; the first keeps OpenSSL's cheaper ``digest``.
+    """
     midstate = hashlib.sha256(header76[:64])
     midstate.update(header76[64:])  # 12 bytes: only buffered, still the 64-byte midstate
     copy, update, digest = _HASH_TYPE.copy, _HASH_TYPE.update, _HASH_TYPE.digest
-    sha256 = hashlib.sha256
+    second, second_digest = _second_hash()
     top_byte = target >> 248
     # A digest whose most significant byte (byte 31) exceeds the target's cannot meet it.
     candidate = re.compile(b"[\\x00-\\x%02x]" % top_byte)
@@ -165,8 +170,9 @@ def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int
     for batch_start in range(start, end, _HASHLIB_BATCH):
         batch_end = min(batch_start + _HASHLIB_BATCH, end)
         contexts = list(map(copy, repeat(midstate, batch_end - batch_start)))
-        deque(map(update, contexts, map(_pack_nonce, range(batch_start, batch_end))), maxlen=0)
-        digests = b"".join(map(digest, map(sha256, map(digest, contexts))))
+        any(map(update, contexts, map(_pack_nonce, range(batch_start, batch_end))))
+        digests = b"".join(map(second_digest, map(second, map(digest, contexts))))
+        del contexts
         top_bytes = digests[31::32]
         match = candidate.search(top_bytes)
         while match is not None:
@@ -175,3 +181,14 @@ def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int
                 return batch_start + index
             match = candidate.search(top_bytes, index + 1)
     return None
+
+
+@functools.cache
+def _second_hash() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """SHA-256 for the 32-byte second message: hashlib's builtin one where it has it."""
+    constructor: Callable[[bytes], Any]
+    try:
+        constructor = getattr(hashlib, "__get_builtin_constructor")("sha256")
+    except (AttributeError, ValueError, ImportError):  # a Python without the builtin module
+        constructor = hashlib.sha256
+    return constructor, type(constructor(b"")).digest

@@ -240,3 +240,24 @@ def test_environment_forces_the_backend(monkeypatch: pytest.MonkeyPatch) -> None
         search_nonce(bytes(76), 0, 0, 1)
     monkeypatch.setenv(BACKEND_ENV, "hashlib")
     assert search_nonce(bytes(76), 2**256 - 1, 3, 1) == 3
+
+
+def test_hashlib_backend_without_the_builtin_sha256(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Python whose hashlib has no builtin SHA-256 module hashes both rounds with OpenSSL's and
+    gets the same answers (the mainnet header's nonce, and none one below its hash)."""
+    from consensus import nonce_search
+
+    monkeypatch.delattr(hashlib, "__get_builtin_constructor")
+    fallback = nonce_search._second_hash.__wrapped__()
+    assert fallback[0] is hashlib.sha256
+    monkeypatch.setattr(nonce_search, "_second_hash", lambda: fallback)
+    header76 = GENESIS[:76]
+    exact = int.from_bytes(sha256d(GENESIS), "little")
+    assert search_nonce(header76, exact, GENESIS_NONCE - 5000, 6000, backend=HASHLIB) == (
+        GENESIS_NONCE
+    )
+    assert search_nonce(header76, exact - 1, GENESIS_NONCE - 5000, 6000, backend=HASHLIB) is None
+    rng = random.Random(5)
+    for case in range(200):
+        header76, target, start, count, expected = _random_case(rng, case)
+        assert search_nonce(header76, target, start, count, backend=HASHLIB) == expected
