@@ -32,9 +32,8 @@ import functools
 import hashlib
 import os
 import re
-import struct
-from collections.abc import Callable, Mapping
-from itertools import repeat
+from collections.abc import Callable, Iterable, Mapping
+from itertools import chain, repeat
 from types import ModuleType
 from typing import Any
 
@@ -65,10 +64,11 @@ NONCE_SPACE = 2**32
 HEADER76_SIZE = 76
 MAX_HASH = 2**256 - 1
 
-# The hashlib backend hashes this many nonces per batch of chained ``map`` calls.
-_HASHLIB_BATCH = 4096
+# The hashlib backend hashes this many nonces per batch of chained ``map`` calls (a multiple of
+# 256; 2,048 and more run slower here: the batch's objects no longer stay in the CPU's cache).
+_HASHLIB_BATCH = 1024
 _HASH_TYPE = type(hashlib.sha256())
-_pack_nonce = struct.Struct("<I").pack
+_FIRST_BYTES = [bytes((value,)) for value in range(256)]
 
 
 class PowBackendError(ValueError):
@@ -152,25 +152,39 @@ def search_nonce(
 
 
 def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int | None:
-    """Pure-Python backend: midstate once, then per batch of nonces a chain of C-level ``map``
-    calls (copy the midstate, append the nonce, digest, hash again), and a regex scan of the
-    digests' most significant bytes to find candidates for the exact comparison.
+    """Pure-Python backend: midstates once, then per batch of nonces a chain of C-level ``map``
+    calls (copy a midstate, append the nonce's last bytes, digest, hash again), and a regex scan
+    of the digests' most significant bytes to find candidates for the exact comparison.
 
-    The second hash (a 32-byte message) uses hashlib's builtin SHA-256, whose constructor and
-    free cost less than OpenSSL's for one block; the first keeps OpenSSL's cheaper ``digest``.
+    The nonce's first byte (header byte 76) goes into 256 midstates made once per call, so per
+    nonce only a copy of the right one and the three higher bytes, the same ``bytes`` for 256
+    nonces, are needed: nothing is packed per nonce. The second hash (a 32-byte message) uses
+    hashlib's builtin SHA-256, whose object costs less to make and free than OpenSSL's; the first
+    keeps OpenSSL's cheaper ``digest``.
     """
-    midstate = hashlib.sha256(header76[:64])
-    midstate.update(header76[64:])  # 12 bytes: only buffered, still the 64-byte midstate
+    base = hashlib.sha256(header76[:64])
+    base.update(header76[64:])  # 12 bytes: only buffered, still the 64-byte midstate
     copy, update, digest = _HASH_TYPE.copy, _HASH_TYPE.update, _HASH_TYPE.digest
+    midstates = list(map(copy, repeat(base, 256)))
+    any(map(update, midstates, _FIRST_BYTES))  # 13 bytes buffered, one per nonce low byte
     second, second_digest = _second_hash()
     top_byte = target >> 248
     # A digest whose most significant byte (byte 31) exceeds the target's cannot meet it.
     candidate = re.compile(b"[\\x00-\\x%02x]" % top_byte)
     end = start + count
-    for batch_start in range(start, end, _HASHLIB_BATCH):
-        batch_end = min(batch_start + _HASHLIB_BATCH, end)
-        contexts = list(map(copy, repeat(midstate, batch_end - batch_start)))
-        any(map(update, contexts, map(_pack_nonce, range(batch_start, batch_end))))
+    batch_start = start
+    while batch_start < end:
+        batch_end = min(end, (batch_start // _HASHLIB_BATCH + 1) * _HASHLIB_BATCH)
+        sources: list[list[Any]] = []
+        suffixes: list[Iterable[bytes]] = []
+        group = batch_start
+        while group < batch_end:  # runs of nonces sharing their three higher bytes
+            group_end = min(batch_end, (group | 0xFF) + 1)
+            sources.append(midstates[group & 0xFF : (group & 0xFF) + group_end - group])
+            suffixes.append(repeat((group >> 8).to_bytes(3, "little"), group_end - group))
+            group = group_end
+        contexts = list(map(copy, chain.from_iterable(sources)))
+        any(map(update, contexts, chain.from_iterable(suffixes)))
         digests = b"".join(map(second_digest, map(second, map(digest, contexts))))
         del contexts
         top_bytes = digests[31::32]
@@ -180,6 +194,7 @@ def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int
             if int.from_bytes(digests[32 * index : 32 * index + 32], "little") <= target:
                 return batch_start + index
             match = candidate.search(top_bytes, index + 1)
+        batch_start = batch_end
     return None
 
 
