@@ -75,6 +75,7 @@ class NodeConfig:
     log_format: LogFormat = "auto"
     log_level: str = "info"
     listen: bool = True
+    network_active: bool = True  # False: P2P starts off (Core's -networkactive=0)
     dial_from_addrbook: bool = True  # False: only --peer addresses and inbound connections
     whitelist: tuple[str, ...] = ()  # subnets with Core's noban permission (p2p.banlist)
     stall_timeout: float = 5.0  # seconds a requested block may take before its peer is dropped

@@ -277,6 +277,7 @@ class Node:
             bind_host=cfg.p2p_bind.host,
             bind_port=cfg.p2p_bind.port,
             listen=cfg.listen,
+            network_active=cfg.network_active,
             peers=tuple(str(p) for p in cfg.peers),
             max_outbound=cfg.max_outbound,
             max_inbound=cfg.max_inbound,

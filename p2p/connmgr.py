@@ -26,19 +26,19 @@ from aiohttp import web
 
 from consensus.params import ChainParams
 from p2p.addrbook import AddressBook
-from p2p.address import canonical_address, format_address, host_of, parse_address
+from p2p.address import canonical_address, format_address, parse_address
 from p2p.addrgossip import AddrGossip
 from p2p.banlist import BanList, Whitelist
 from p2p.codec import WS_MAX_MSG_SIZE
+from p2p.controls import ConnectionControls
 from p2p.discourage import DiscouragedHosts
 from p2p.errors import (
-    BANNED,
     EVICTED,
+    NETWORK_OFF,
     SHUTDOWN,
     ConnectFailed,
     ConnectionLimit,
     DisconnectReason,
-    InvalidAddress,
 )
 from p2p.handler import PeerHandler, WebSocket
 from p2p.handshake import LocalNode
@@ -52,7 +52,7 @@ from p2p.settings import ConnectionConfig
 P2P_PATH = "/p2p"
 
 
-class ConnectionManager:
+class ConnectionManager(ConnectionControls):
     def __init__(
         self,
         params: ChainParams,
@@ -94,8 +94,11 @@ class ConnectionManager:
         self._start_settled = asyncio.Event()  # started, or failed to
         self._stop = asyncio.Event()
         self._stopped = asyncio.Event()
+        self._active = asyncio.Event()  # set while network activity is on
+        if config.network_active:
+            self._active.set()
         self._outbound = OutboundUpkeep(
-            config, self._table, self._configured, dial=self._dial_for_upkeep,
+            config, self._table, self._configured, self._active, dial=self._dial_for_upkeep,
             spawn=self._spawn, admissible=self._admissible, log=self.log, rng=self._rng,
         )  # fmt: skip
         self._context_task: asyncio.Task[None] | None = None
@@ -200,31 +203,6 @@ class ConnectionManager:
             raise ConnectionLimit(f"{self.config.max_outbound} outbound peers already")
         return await self._dial(address, configured=False)
 
-    async def disconnect(self, address: str) -> bool:
-        """Close every connection to ``address``; False if there was none."""
-        try:
-            address = canonical_address(address)
-        except InvalidAddress:
-            return False
-        targets = self._table.at(address)
-        for peer in targets:
-            await peer.aclose()
-        return bool(targets)
-
-    async def disconnect_banned(self) -> int:
-        """Close every connection the ban list now covers; how many."""
-        targets = [peer for peer in self._table.live if self.banned.is_banned(peer.address)]
-        for peer in targets:
-            await peer.aclose(BANNED)
-        return len(targets)
-
-    def discourage(self, address: str, reason: str = "") -> None:
-        self.discouraged.discourage(address)
-        self.log.warning("peer_discouraged", host=host_of(address), reason=reason)
-
-    def is_discouraged(self, address: str) -> bool:
-        return self.discouraged.is_discouraged(address)
-
     async def broadcast(self, message: Message, exclude: Exclude = ()) -> int:
         """Send ``message`` to every connected peer but ``exclude``; returns how many took
         it (see ``p2p.relay``)."""
@@ -276,6 +254,8 @@ class ConnectionManager:
             return web.Response(status=400)
         if self._stopping or self._tg is None:
             return web.Response(status=503, text="shutting down")
+        if not self._active.is_set():
+            return web.Response(status=503, text=NETWORK_OFF.detail)
         why = refusal(address, self.discouraged, self.banned, self.whitelist)
         if why is not None:
             self.log.info("inbound_refused", peer=address, why=why)
@@ -313,6 +293,8 @@ class ConnectionManager:
     async def _dial(self, address: str, *, configured: bool) -> Peer:
         if self._stopping or self._session is None:
             raise ConnectionLimit("shutting down")
+        if not self._active.is_set():
+            raise ConnectionLimit("network activity is off")
         dialing = self._table.dialing
         if address in dialing:
             raise ConnectionLimit(f"already dialling {address}")
@@ -356,12 +338,15 @@ class ConnectionManager:
         return peer
 
     async def _start_peer(self, peer: Peer) -> asyncio.Task[None] | None:
+        reason = SHUTDOWN if self._stopping else None if self._active.is_set() else NETWORK_OFF
         try:
-            return self._spawn(self._run_peer(peer))
+            if reason is None:  # activity turned off while this one was connecting: close it
+                return self._spawn(self._run_peer(peer))
         except ConnectionLimit:  # shutting down
-            self._forget(peer)
-            await peer.aclose(SHUTDOWN)
-            return None
+            reason = SHUTDOWN
+        self._forget(peer)
+        await peer.aclose(reason)
+        return None
 
     async def _run_peer(self, peer: Peer) -> None:
         try:

@@ -32,6 +32,7 @@ class OutboundUpkeep:
         config: ConnectionConfig,
         table: PeerTable,
         configured: tuple[str, ...],
+        active: asyncio.Event,
         *,
         dial: Dial,
         spawn: Spawn,
@@ -42,6 +43,7 @@ class OutboundUpkeep:
         self.config = config
         self.table = table
         self.configured = configured
+        self.active = active  # network activity on (Core's setnetworkactive); else no dials
         self.dial = dial
         self.spawn = spawn
         self.admissible = admissible
@@ -53,6 +55,7 @@ class OutboundUpkeep:
         """Keep a configured peer connected, redialling with exponential backoff."""
         backoff = Backoff(self.config.retry_initial, self.config.retry_max, self.rng)
         while True:
+            await self.active.wait()
             existing = self.table.outbound_to(address)
             if existing is not None:  # e.g. dialled by connect() already
                 await existing.wait_closed()
@@ -61,11 +64,13 @@ class OutboundUpkeep:
                 if peer is not None:
                     backoff.reset()
                     await peer.wait_closed()
-            await asyncio.sleep(backoff.next_delay())
+            if self.active.is_set():  # after activity is back on, redial at once
+                await asyncio.sleep(backoff.next_delay())
 
     async def maintain(self, book: AddressBook) -> None:
         """Top up the automatic outbound slots from the address book."""
         while True:
+            await self.active.wait()
             free = self.config.max_outbound - self.table.automatic_outbound()
             if free > 0:
                 busy = self.table.busy_addresses()

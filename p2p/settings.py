@@ -44,6 +44,7 @@ class ConnectionConfig:
     peers: tuple[str, ...] = ()  # --peer addresses, kept connected
     dial_from_addrbook: bool = True
     whitelist: tuple[str, ...] = ()  # subnets with Core's noban permission (p2p.banlist)
+    network_active: bool = True  # False: start with P2P off (Core's -networkactive=0)
     outbound_interval: float = 5.0  # how often the automatic outbound slots are topped up
     connect_timeout: float = 10.0
     retry_initial: float = 1.0  # backoff for configured peers, doubling up to retry_max

@@ -156,6 +156,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="accept no inbound P2P connections (Core's -listen=0)",
     )
     p.add_argument(
+        "--no-network-activity",
+        action="store_true",
+        default=env("NO_NETWORK_ACTIVITY", "") not in ("", "0"),
+        help="start with P2P network activity off: no connections until the admin"
+        " POST /v1/network/active turns it on (Core's -networkactive=0)",
+    )
+    p.add_argument(
         "--max-outbound",
         type=int,
         default=env("MAX_OUTBOUND", "8"),
@@ -209,6 +216,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             log_format=args.log_format,
             log_level=args.log_level,
             listen=not args.no_listen,
+            network_active=not args.no_network_activity,
             max_outbound=args.max_outbound,
             max_inbound=args.max_inbound,
             cache_mb=args.cache_mb,

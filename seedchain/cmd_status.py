@@ -97,7 +97,8 @@ def summary_pairs(report: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "peers",
             f"{links['in']} in, {links['out']} out"
-            f" (limits {p2p['max_inbound']} in, {p2p['max_outbound']} out)",
+            f" (limits {p2p['max_inbound']} in, {p2p['max_outbound']} out)"
+            + ("" if p2p.get("network_active", True) else "; network activity off"),
         ),
         ("traffic", f"{totals['in']} bytes in, {totals['out']} bytes out"),
     ]

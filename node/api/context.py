@@ -51,6 +51,11 @@ class PeerManager(Protocol):
 
     async def disconnect_banned(self) -> int: ...
 
+    @property
+    def network_active(self) -> bool: ...
+
+    async def set_network_active(self, active: bool) -> int: ...
+
 
 @dataclass(frozen=True, slots=True)
 class TipSnapshot:

@@ -314,6 +314,9 @@ _TABLE: list[tuple[Any, ...]] = [
      _body("PeerRequest"), True),
     ("/v1/peers/{address}", "delete", "removePeer", "peers", "Disconnect a peer (admin)",
      _ok_json(ref("PeerRemoved"), "disconnected"), TX_PATH_ERRORS, [PEER], None, True),
+    ("/v1/network/active", "post", "setNetworkActive", "peers", "P2P activity on or off (admin;"
+     " Core's setnetworkactive)", _ok_json(ref("NetworkActive"), "the state now, connections"
+     " closed"), (400, 413), [], _body("NetworkActiveRequest"), True),
     ("/v1/bans", "get", "getBans", "peers", "Manual bans in force (admin)",
      _ok_json(ref("Bans"), "bans, oldest first"), (), [], None, True),
     ("/v1/bans", "post", "addBan", "peers",

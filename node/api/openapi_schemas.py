@@ -229,6 +229,8 @@ SCHEMAS: dict[str, Schema] = {
     "PeerRequest": obj({"address": string(minLength=1, maxLength=300)}),
     "PeerAdded": obj({"address": string(), "connected": BOOL}),
     "PeerRemoved": obj({"address": string(), "disconnected": BOOL}),
+    "NetworkActiveRequest": obj({"active": BOOL}),
+    "NetworkActive": obj({"network_active": BOOL, "closed": integer(minimum=0)}),
     "Transactions": {"type": "array", "items": ref("Transaction")},
     "MempoolRecent": {
         "type": "array",

@@ -133,6 +133,7 @@ STATS_SCHEMAS: dict[str, Schema] = {
                 {
                     "enabled": BOOL,
                     "listening": BOOL,
+                    "network_active": BOOL,
                     "port": {"type": "integer", "nullable": True},
                     "connections": obj({"in": integer(), "out": integer(), "total": integer()}),
                     "max_inbound": integer(),

@@ -68,6 +68,7 @@ async def node_info(request: web.Request) -> web.Response:
             "p2p": {
                 "enabled": manager is not None,
                 "listening": manager is not None and config.listen,
+                "network_active": manager is not None and manager.network_active,
                 "port": _listen_port(manager),
                 "connections": {"in": inbound, "out": outbound, "total": inbound + outbound},
                 "max_inbound": config.max_inbound,

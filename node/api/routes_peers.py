@@ -1,4 +1,5 @@
-"""Peer endpoints: ``GET /v1/peers``; admin ``POST /v1/peers`` and ``DELETE /v1/peers/{address}``.
+"""Peer endpoints: ``GET /v1/peers``; admin ``POST /v1/peers``, ``DELETE /v1/peers/{address}``
+and ``POST /v1/network/active``.
 
 May import aiohttp, p2p errors, node modules and the standard library. The connection manager
 is read from ``node.connmgr`` (``node.api.context.PeerManager``); without one the list is empty
@@ -98,9 +99,22 @@ async def remove_peer(request: web.Request) -> web.Response:
     return web.json_response({"address": text, "disconnected": True})
 
 
+async def set_network_active(request: web.Request) -> web.Response:
+    """Core's ``setnetworkactive``: ``{"active": false}`` closes every P2P connection and makes
+    or accepts none until ``{"active": true}``."""
+    ctx = request.app[CONTEXT]
+    check_admin(request, ctx.token)
+    data = await read_json_object(request, 4096)
+    active = json_field(data, "active", bool)
+    manager = _manager(ctx)
+    closed = await manager.set_network_active(active)
+    return web.json_response({"network_active": manager.network_active, "closed": closed})
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/peers", list_peers, allow_head=False),
         web.post("/v1/peers", add_peer),
         web.delete("/v1/peers/{address}", remove_peer),
+        web.post("/v1/network/active", set_network_active),
     ]

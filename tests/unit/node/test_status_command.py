@@ -29,7 +29,12 @@ async def test_status_of_a_live_node(
         assert await asyncio.to_thread(main, ["status", "--node", url]) == 0
         text = capsys.readouterr().out
         assert "height 3 (synced" in text and "/seedchain:0.1.0/ on regtest" in text
-        assert "0 in, 0 out (limits 64 in, 8 out)" in text
+        assert "0 in, 0 out (limits 64 in, 8 out)\n" in text
+        reply = await api.post("/v1/network/active", json={"active": False}, headers=api.admin)
+        assert reply.status == 200
+        assert await asyncio.to_thread(main, ["status", "--node", url]) == 0
+        text = capsys.readouterr().out
+        assert "0 in, 0 out (limits 64 in, 8 out); network activity off" in text
 
 
 def test_status_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
