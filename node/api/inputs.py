@@ -42,6 +42,15 @@ def parse_int(text: str, what: str, low: int, high: int) -> int:
     return int(text)
 
 
+def parse_flag(text: str, what: str) -> bool:
+    """A yes/no query parameter: ``true``/``1`` or ``false``/``0`` (400 ``bad_<what>``)."""
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise bad_request(f"bad_{what}", f"{what} must be true or false")
+
+
 def parse_address(text: str, hrp: str) -> bytes:
     """An address of this network -> its lock (400 with the ``AddressError``'s code)."""
     try:

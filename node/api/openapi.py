@@ -12,7 +12,32 @@ from __future__ import annotations
 from typing import Any
 
 from consensus.params import ChainParams
-from node.api.openapi_schemas import SCHEMAS, Schema, integer, ref, string
+from node.api.openapi_params import (
+    ADDRESS,
+    ADDRESS_TXS_QUERY,
+    BLOCK_HASH,
+    HASH_TEXT,
+    HASHPS_BLOCKS,
+    HEIGHT,
+    LAST_SEEN,
+    LONGPOLL,
+    PAY_TO,
+    PEER,
+    RAW_BLOCK,
+    RAW_TX,
+    START_HEIGHT,
+    START_HEIGHT_PATH,
+    SUBNET,
+    TIPS_LIMIT,
+    TX_INDEX,
+    TX_PATH_ERRORS,
+    TX_TEXT_BODY,
+    TXID,
+    TXS_START,
+    VERBOSE,
+    VOUT,
+)
+from node.api.openapi_schemas import SCHEMAS, Schema, ref, string
 from node.api.openapi_stats import STATS_SCHEMAS
 
 Operation = dict[str, Any]
@@ -84,72 +109,6 @@ def _operation(
     if admin:
         operation["security"] = [{"adminToken": []}]
     return operation
-
-
-def _path_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _query_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": schema,
-    }
-
-
-HASH_PARAM = string(pattern="^[0-9a-fA-F]{64}$")
-BLOCK_HASH = _path_param("hash", HASH_PARAM, "block hash (display order)")
-TXID = _path_param("txid", HASH_PARAM, "transaction id (display order)")
-ADDRESS = _path_param("address", string(minLength=1, maxLength=90), "an address of this network")
-HEIGHT = _path_param("height", integer(0, 0xFFFF_FFFF), "block height on the active chain")
-TX_PATH_ERRORS = (400, 404)
-LAST_SEEN = _path_param("last_seen", HASH_PARAM, "the txid of the last transaction seen")
-VOUT = _path_param("vout", integer(0, 1_000_000), "the output's index in the transaction")
-TXS_START = _path_param("start", integer(0, 10_000_000), "a multiple of 25")
-TX_INDEX = _path_param("index", integer(0, 10_000_000), "position in the block (0: coinbase)")
-
-
-HASH_TEXT = "^[0-9a-f]{64}$"
-TX_TEXT_BODY = {"required": True, "content": {"text/plain": {"schema": string(maxLength=262144)}}}
-RAW_BLOCK = {
-    "description": "header || msgpack array of transactions",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-}
-ADDRESS_TXS_QUERY = [
-    _query_param("cursor", string(maxLength=64), "next_cursor of the previous page"),
-    _query_param("limit", integer(1, 100), "page size (default 25)"),
-]
-HASHPS_BLOCKS = _query_param(
-    "blocks", integer(1, 10_000), "blocks the hash rate estimate covers (default 120)"
-)
-START_HEIGHT_PATH = _path_param(
-    "start_height", integer(0, 0xFFFF_FFFF), "the newest height of the page"
-)
-RAW_TX = {
-    "description": "the transaction's canonical bytes",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-}
-TIPS_LIMIT = _query_param("limit", integer(1, 1000), "at most this many tips (default 100)")
-START_HEIGHT = _query_param("start_height", integer(0, 0xFFFF_FFFF), "the newest height")
-PAY_TO = _query_param("address", string(maxLength=90), "pay the coinbase to this address")
-LONGPOLL = _query_param(
-    "longpollid",
-    string(maxLength=84),
-    "the longpollid of an earlier template: answer once the tip has changed, or after 20 s",
-)
-PEER = _path_param("address", string(minLength=1), "host:port")
-SUBNET = _path_param(
-    "subnet", string(minLength=1, maxLength=64), "an IP address or IP/prefix, as banned"
-)
 
 
 def _body(schema_name: str) -> dict[str, Any]:
@@ -305,6 +264,14 @@ _TABLE: list[tuple[Any, ...]] = [
      "A mempool transaction with its ancestors, descendants and fees (as Bitcoin Core's"
      " getmempoolentry)",
      _ok_json(ref("MempoolEntry"), "the entry"), TX_PATH_ERRORS, [TXID], None, False),
+    ("/v1/mempool/tx/{txid}/ancestors", "get", "getMempoolAncestors", "mempool",
+     "In-mempool ancestors, parents first (Core's getmempoolancestors)",
+     _ok_json(ref("MempoolRelatives"), "txids, or entries with verbose"), TX_PATH_ERRORS,
+     [TXID, VERBOSE], None, False),
+    ("/v1/mempool/tx/{txid}/descendants", "get", "getMempoolDescendants", "mempool",
+     "In-mempool descendants, parents first (Core's getmempooldescendants)",
+     _ok_json(ref("MempoolRelatives"), "txids, or entries with verbose"), TX_PATH_ERRORS,
+     [TXID, VERBOSE], None, False),
     ("/v1/fee-estimates", "get", "getFeeEstimates", "mempool", "Fee-rate per confirmation target",
      _ok_json(ref("FeeEstimates"), "estimates"), (), [], None, False),
     ("/v1/peers", "get", "getPeers", "peers", "Connected peers",

@@ -7,7 +7,17 @@ Standard library, ``consensus.transaction`` and ``node.api.openapi_schemas`` onl
 from __future__ import annotations
 
 from consensus.transaction import MAX_MONEY
-from node.api.openapi_schemas import BOOL, HASH, NUMBER, Schema, integer, nullable, obj, string
+from node.api.openapi_schemas import (
+    BOOL,
+    HASH,
+    NUMBER,
+    Schema,
+    integer,
+    nullable,
+    obj,
+    ref,
+    string,
+)
 
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
 FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
@@ -96,6 +106,10 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "mediantxsize": integer(),
         }
     ),
+    "MempoolRelatives": {
+        "anyOf": [ref("Txids"), {"type": "array", "items": ref("MempoolEntry")}],
+        "description": "txids (default) or, with verbose=true, mempool entries",
+    },
     "MempoolEntry": obj(
         {
             "txid": HASH,

@@ -1,5 +1,5 @@
 """Mempool and fee endpoints: ``/v1/mempool``, ``/v1/mempool/txids``, ``/v1/mempool/recent``,
-``/v1/fee-estimates``.
+``/v1/mempool/tx/{txid}`` with its ``/ancestors`` and ``/descendants``, ``/v1/fee-estimates``.
 
 May import aiohttp, consensus, node modules and the standard library. Shapes are Esplora's:
 fee-rates are base units per byte (no witness discount: ``vsize`` is the size).
@@ -12,7 +12,7 @@ from aiohttp import web
 from consensus.hashing import hash_to_hex
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
-from node.api.inputs import parse_hash
+from node.api.inputs import parse_flag, parse_hash
 from node.api.views import Json
 
 RECENT_COUNT = 10  # Esplora's
@@ -101,6 +101,48 @@ async def mempool_entry(request: web.Request) -> web.Response:
     return web.json_response(entry)
 
 
+def _relatives_on_chain(
+    ctx: ApiContext, txid: bytes, which: str, verbose: bool
+) -> list[tuple[bytes, Json | None]]:
+    graph = ctx.mempool.graph
+    entry = graph.entries.get(txid)
+    if entry is None:
+        raise ApiError(404, "tx_not_found", "no such transaction in the mempool")
+    if which == "ancestors":
+        found = graph.ancestors_of(entry.parents) if entry.parents else set()
+    else:
+        found = graph.descendants(txid)
+    # parents first: an ancestor has fewer in-mempool ancestors than any of its descendants
+    ordered = sorted(found, key=lambda t: (graph.entries[t].ancestor_count, t[::-1]))
+    return [(t, _entry_on_chain(ctx, t) if verbose else None) for t in ordered]
+
+
+async def mempool_ancestors(request: web.Request) -> web.Response:
+    """Bitcoin Core's ``getmempoolancestors``."""
+    return await _relatives(request, "ancestors")
+
+
+async def mempool_descendants(request: web.Request) -> web.Response:
+    """Bitcoin Core's ``getmempooldescendants``."""
+    return await _relatives(request, "descendants")
+
+
+async def _relatives(request: web.Request, which: str) -> web.Response:
+    """The txids of a mempool transaction's in-mempool ancestors or descendants (not itself),
+    parents first; with ``?verbose=true`` each as ``GET /v1/mempool/tx/{txid}`` shows it."""
+    ctx = request.app[CONTEXT]
+    txid = parse_hash(request.match_info["txid"], "txid")
+    verbose = parse_flag(request.query.get("verbose", "false"), "verbose")
+    found = await ctx.call(_relatives_on_chain, ctx, txid, which, verbose)
+    if not verbose:
+        return web.json_response([hash_to_hex(t) for t, _ in found])
+    netsync = getattr(ctx.node, "netsync", None)
+    unbroadcast = netsync.txrelay.unbroadcast if netsync is not None else frozenset()
+    return web.json_response(
+        [{**entry, "unbroadcast": t in unbroadcast} for t, entry in found if entry is not None]
+    )
+
+
 def _estimates_on_chain(ctx: ApiContext) -> dict[str, float]:
     return {str(target): rate for target, rate in ctx.mempool.fee_estimates().items()}
 
@@ -117,5 +159,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/mempool/txids", mempool_txids, allow_head=False),
         web.get("/v1/mempool/recent", mempool_recent, allow_head=False),
         web.get("/v1/mempool/tx/{txid}", mempool_entry, allow_head=False),
+        web.get("/v1/mempool/tx/{txid}/ancestors", mempool_ancestors, allow_head=False),
+        web.get("/v1/mempool/tx/{txid}/descendants", mempool_descendants, allow_head=False),
         web.get("/v1/fee-estimates", fee_estimates, allow_head=False),
     ]
