@@ -11,6 +11,7 @@ standard library. Its own database, ``<datadir>/index.sqlite`` (WAL), holds:
 - ``address_stats``: running totals per lock (Esplora's ``chain_stats``).
 - ``tx_location`` (``node.txindex``): txid -> block, height, position and byte range.
 - ``spent_by`` (``node.spentindex``): outpoint -> the confirmed input that spent it.
+- ``block_filter`` (``node.filterindex``): each block's compact filter and filter header.
 - ``meta``: the network and the hash of the block the index is at (its own tip).
 
 It is kept correct across reorgs by :meth:`AddressIndex.sync`, which walks from the index's
@@ -35,7 +36,7 @@ from consensus.block import Block
 from consensus.params import ChainParams
 from consensus.transaction import OutPoint
 from consensus.utxo import BlockUndo
-from node import spentindex, txindex
+from node import filterindex, spentindex, txindex
 from node.blockindex import ChainEntry, find_fork
 from node.chain import ChainState
 from node.spentindex import Spender
@@ -45,7 +46,7 @@ from node.txindex import TxLocation
 log = structlog.get_logger("seedchain.addrindex")
 
 INDEX_FILE = "index.sqlite"
-SCHEMA_VERSION = b"2"  # 2: the spending index (node.spentindex)
+SCHEMA_VERSION = b"3"  # 2: the spending index (node.spentindex); 3: block filters
 
 _SCHEMA = (
     """
@@ -69,8 +70,9 @@ CREATE TABLE IF NOT EXISTS address_stats (
 """
     + txindex.SCHEMA
     + spentindex.SCHEMA
+    + filterindex.SCHEMA
 )
-_TABLES = ("address_tx", "address_utxo", "address_stats", "tx_location", "spent_by")
+_TABLES = ("address_tx", "address_utxo", "address_stats", "tx_location", "spent_by", "block_filter")
 
 
 class AddressStats(NamedTuple):
@@ -199,6 +201,7 @@ class AddressIndex:
         height = entry.height
         txindex.add_block(self.db, block, height)
         spentindex.add_block(self.db, block, height)
+        filterindex.add_block(self.db, entry.hash, height, block, undo)
         if height == 0:
             return 1  # the genesis coinbase is not in the UTXO set: no address owns it
         deltas, created, spent = _block_effects(block, undo)
@@ -235,6 +238,7 @@ class AddressIndex:
         height = entry.height
         txindex.remove_block(self.db, block)
         spentindex.remove_block(self.db, block)
+        filterindex.remove_block(self.db, entry.hash)
         if height == 0:
             return
         deltas, created, spent = _block_effects(block, undo)
@@ -306,6 +310,12 @@ class AddressIndex:
 
     def tx_location(self, txid: bytes) -> TxLocation | None:
         return txindex.lookup(self.db, txid)
+
+    def block_filter(self, block_hash: bytes) -> filterindex.BlockFilter | None:
+        return filterindex.get(self.db, block_hash)
+
+    def filter_headers(self, height: int, count: int) -> list[filterindex.BlockFilter]:
+        return filterindex.headers_from(self.db, height, count)
 
     def spender(self, outpoint: OutPoint) -> Spender | None:
         """The confirmed input that spent ``outpoint`` on the active chain, if any."""

@@ -71,6 +71,7 @@ LONGPOLL = query_param(
     string(maxLength=84),
     "the longpollid of an earlier template: answer once the tip has changed, or after 20 s",
 )
+FILTER_COUNT = query_param("count", integer(1, 2000), "how many headers (default 1)")
 VERBOSE = query_param(
     "verbose", {"type": "boolean"}, "true: each as GET /v1/mempool/tx/{txid} shows it"
 )

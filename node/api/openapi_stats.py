@@ -10,6 +10,7 @@ from consensus.transaction import MAX_MONEY
 from node.api.openapi_schemas import (
     BOOL,
     HASH,
+    HEX,
     NUMBER,
     Schema,
     integer,
@@ -106,6 +107,18 @@ STATS_SCHEMAS: dict[str, Schema] = {
             "mediantxsize": integer(),
         }
     ),
+    "BlockFilter": obj(
+        {
+            "block_hash": HASH,
+            "height": integer(),
+            "filter": string(pattern=HEX, description="the basic filter (docs/api.md)"),
+            "header": HASH,
+        }
+    ),
+    "FilterHeaders": {
+        "type": "array",
+        "items": obj({"block_hash": HASH, "height": integer(), "header": HASH}),
+    },
     "MempoolRelatives": {
         "anyOf": [ref("Txids"), {"type": "array", "items": ref("MempoolEntry")}],
         "description": "txids (default) or, with verbose=true, mempool entries",

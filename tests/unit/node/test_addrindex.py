@@ -67,6 +67,11 @@ def check_against_chain(index: AddressIndex, chain: ChainState, tmp_path: Path) 
         # The whole spending index, so that a row left behind by a reorg shows.
         query = "SELECT * FROM spent_by ORDER BY outpoint"
         assert index.db.execute(query).fetchall() == fresh.db.execute(query).fetchall()
+        # The same for the block filters and their header chain (node.filterindex).
+        query = "SELECT * FROM block_filter ORDER BY height"
+        filters = index.db.execute(query).fetchall()
+        assert filters == fresh.db.execute(query).fetchall()
+        assert [bytes(row[0]) for row in filters] == [e.hash for e in chain.active]
     finally:
         fresh.close()
 

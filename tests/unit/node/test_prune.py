@@ -139,7 +139,12 @@ async def test_a_pruned_node_through_its_api(tmp_path: Path) -> None:
         assert f"seedchain_pruned_height {float(info['prune_height'])}" in metrics
         summary = await api.get_json(f"/v1/block/{old}")
         assert summary["height"] == 1 and summary["tx_count"] is None
-        for path in (f"/v1/address/{ALICE.address()}", f"/v1/tx/{'00' * 32}"):
+        for path in (
+            f"/v1/address/{ALICE.address()}",
+            f"/v1/tx/{'00' * 32}",
+            f"/v1/block/{new}/filter",
+            f"/v1/block/{new}/filter-headers",
+        ):
             reply = await api.get(path)
             assert (reply.status, reply.error_code) == (503, "index_disabled"), path
     async with live_api(tmp_path) as api:  # started again without --prune: still pruned
