@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from seedchain import wallet_commands_coins, wallet_commands_offline
+from seedchain import wallet_commands_coins, wallet_commands_offline, wallet_commands_setup
 from seedchain.cli import CommandError
 from seedchain.runner import env
 from seedchain.wallet_commands_chain import (
@@ -320,6 +320,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read the new password from FILE ('-': standard input) instead of a prompt",
     )
     password.set_defaults(wallet_handler=cmd_password)
+    wallet_commands_setup.register(commands, common)  # seed
 
     label = commands.add_parser(
         "label",

@@ -1,5 +1,5 @@
 """``seedchain wallet`` commands about the wallet itself: ``create``, ``restore``, ``address``,
-``password``, ``label``, ``backup`` and ``info``.
+``password``, ``seed``, ``label``, ``backup`` and ``info``.
 
 May import the standard library, ``consensus``, ``wallet`` (lazily) and the ``seedchain``
 modules ``cli``, ``wallet_context``, ``wallet_output`` and ``wallet_secrets``; never ``node``,
@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from wallet.engine import WalletSession
 
 
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    seed = commands.add_parser(
+        "seed", parents=[common], help="show the recovery phrase again (asks the password)"
+    )
+    seed.set_defaults(wallet_handler=cmd_seed)
+
+
 def cmd_create(args: argparse.Namespace) -> int:
     from wallet.engine import create_wallet
     from wallet.errors import WalletExists
@@ -47,7 +54,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     warning = (
         "Write these words down, in order, and keep them offline: they are the only way to"
         " restore this wallet, and anyone who has them can spend its coins."
-        " They are not shown again."
+        " `seedchain wallet seed` shows them again, with the password."
     )
     if args.json:
         print_json(
@@ -62,12 +69,47 @@ def cmd_create(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"Created wallet {args.wallet!r} ({location.params.name}) in {created.paths.directory}")
+    _print_phrase(words)
+    print("WARNING: " + warning)
+    return 0
+
+
+def _print_phrase(words: list[str]) -> None:
     print()
     print(f"Recovery phrase ({len(words)} words):")
     for row in range(0, len(words), 6):
         cells = [f"{i + 1:>2}. {words[i]:<8}" for i in range(row, min(row + 6, len(words)))]
         print("  " + "  ".join(cells).rstrip())
     print()
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Electrum's "Wallet > Seed": the recovery phrase (and its BIP 39 passphrase, if it has
+    one) again, after the password. Printed on standard output only, never logged."""
+    from wallet.engine import keystore_info
+    from wallet.keystore import open_keystore
+
+    location = wallet_location(args)
+    keystore_info(location)  # a missing or watch-only wallet before any prompt
+    _, secrets = open_keystore(location.paths.keystore, read_password(args))
+    words = secrets.mnemonic.split()
+    warning = "Anyone who sees these words can spend this wallet's coins."
+    if args.json:
+        print_json(
+            {
+                "wallet": args.wallet,
+                "mnemonic": secrets.mnemonic,
+                "words": len(words),
+                "passphrase": secrets.passphrase,
+                "warning": warning,
+            }
+        )
+        return 0
+    print(f"Wallet {args.wallet!r} ({location.params.name})")
+    _print_phrase(words)
+    if secrets.passphrase:
+        print(f"Passphrase (BIP 39 extension, needed with the words): {secrets.passphrase}")
+        print()
     print("WARNING: " + warning)
     return 0
 

@@ -56,6 +56,7 @@ def test_watch_only_wallet_and_offline_signing(tmp_path: Path) -> None:
             (("send", bob_address, "1", "--dry-run"), "watch-only"),
             (("sign-message", made["next_address"], "hello"), "watch-only"),
             (("password",), "watch-only"),
+            (("seed",), "watch-only"),
             (("address", "--index", "30"), "export more"),
         ):
             assert_one_line_error(online.run(*args, check=False), fragment)

@@ -43,6 +43,7 @@ SUBCOMMANDS = [
     "sign",
     "broadcast",
     "abandon",
+    "seed",
 ]
 
 
@@ -379,6 +380,46 @@ def test_no_password_and_no_terminal(
     assert main(wallet(tmp_path, "create")) == 1
     assert "--password-file" in capsys.readouterr().err
     assert not (tmp_path / "wallets").exists()
+
+
+def test_seed_shows_the_phrase_again_only_with_the_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    password = tmp_path / "pw"
+    password.write_text("secret\n")
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not it\n")
+    mnemonic = json_of(tmp_path, capsys, "create", "--password-file", str(password))["mnemonic"]
+    shown = json_of(tmp_path, capsys, "seed", "--password-file", str(password))
+    assert shown["mnemonic"] == mnemonic and shown["words"] == 24
+    assert shown["passphrase"] == "" and "warning" in shown
+    assert main(wallet(tmp_path, "seed", "--password-file", str(password))) == 0
+    out = capsys.readouterr().out
+    words = mnemonic.split()
+    assert f" 1. {words[0]}" in out and f"24. {words[23]}" in out and "Passphrase" not in out
+
+    assert main(wallet(tmp_path, "seed", "--password-file", str(wrong))) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "wrong password" in err and len(err.strip().splitlines()) == 1
+
+    # a phrase restored with a BIP 39 passphrase shows both
+    phrase, extension = tmp_path / "phrase", tmp_path / "extension"
+    phrase.write_text(mnemonic + "\n")
+    extension.write_text("my extension\n")
+    other = tmp_path / "other"
+    argv = ["restore", "--no-scan", "--mnemonic-file", str(phrase), "--passphrase-file"]
+    assert main(wallet(other, *argv, str(extension), "--password-file", str(password))) == 0
+    capsys.readouterr()
+    shown = json_of(other, capsys, "seed", "--password-file", str(password))
+    assert (shown["mnemonic"], shown["passphrase"]) == (mnemonic, "my extension")
+    assert main(wallet(other, "seed", "--password-file", str(password))) == 0
+    assert "Passphrase (BIP 39 extension, needed with the words): my extension" in (
+        capsys.readouterr().out
+    )
+
+    # a missing wallet: one line, before any prompt
+    assert main(wallet(tmp_path / "nowhere", "seed")) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
 def test_restore_refuses_a_bad_phrase_before_anything(
