@@ -130,6 +130,9 @@ _TABLE: list[tuple[Any, ...]] = [
      "Versions, uptime, P2P connections and byte totals, relay fees (as Bitcoin Core's"
      " getnetworkinfo, uptime and getnettotals)",
      _ok_json(ref("Node"), "the node"), (), [], None, False),
+    ("/v1/indexes", "get", "getIndexes", "node", "How far each index has got (Core's"
+     " getindexinfo); {} on a pruned node", _ok_json(ref("Indexes"), "the indexes"), (), [],
+     None, False),
     ("/v1/chain", "get", "getChain", "chain", "The active chain's tip and the node's state",
      _ok_json(ref("Chain"), "chain summary"), (), [], None, False),
     ("/v1/chain/tips", "get", "getChainTips", "chain",

@@ -119,6 +119,17 @@ STATS_SCHEMAS: dict[str, Schema] = {
         "type": "array",
         "items": obj({"block_hash": HASH, "height": integer(), "header": HASH}),
     },
+    "Indexes": {
+        "type": "object",
+        "additionalProperties": obj(
+            {
+                "synced": BOOL,
+                "best_block_height": nullable(integer()),
+                "best_block_hash": nullable(HASH),
+                "waiting_for_sync": BOOL,
+            }
+        ),
+    },
     "MempoolRelatives": {
         "anyOf": [ref("Txids"), {"type": "array", "items": ref("MempoolEntry")}],
         "description": "txids (default) or, with verbose=true, mempool entries",

@@ -1,7 +1,8 @@
 """``GET /v1/node``: the node itself, as Bitcoin Core's ``getnetworkinfo``, ``uptime`` and
 ``getnettotals`` together: software and protocol versions, how long it has run, its P2P
 listener and connections against their limits, its relay fee floors, the bytes its peers sent
-and received, and the proof-of-work engine this machine runs.
+and received, and the proof-of-work engine this machine runs. ``GET /v1/indexes``: Core's
+``getindexinfo``, how far each optional index has got.
 
 May import aiohttp, consensus, p2p constants, node modules and the standard library.
 """
@@ -84,5 +85,34 @@ async def node_info(request: web.Request) -> web.Response:
     )
 
 
+INDEX_NAMES = ("address", "transaction", "spending", "block_filter")
+
+
+def _indexes_on_chain(ctx: ApiContext) -> Json:
+    """Every index of the index database shares its tip (``node.addrindex``); a pruned node
+    keeps none, and the answer is then ``{}``, as Core's for indexes that are off."""
+    index = ctx.index
+    if index is None:
+        return {}
+    chain = ctx.node.chain
+    tip = index.tip_hash
+    entry = None if tip is None else chain.entries.get(tip)
+    state = {
+        "synced": index.is_synced(chain),
+        "best_block_height": None if entry is None else entry.height,
+        "best_block_hash": None if entry is None else entry.hash_hex,
+        "waiting_for_sync": ctx.index_waiting,
+    }
+    return {name: dict(state) for name in INDEX_NAMES}
+
+
+async def indexes(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    return web.json_response(await ctx.call(_indexes_on_chain, ctx))
+
+
 def routes() -> list[web.RouteDef]:
-    return [web.get("/v1/node", node_info, allow_head=False)]
+    return [
+        web.get("/v1/node", node_info, allow_head=False),
+        web.get("/v1/indexes", indexes, allow_head=False),
+    ]

@@ -1,6 +1,7 @@
 """``GET /v1/block/{hash}/filter`` (Core's getblockfilter) and ``/filter-headers`` (Core's REST
 blockfilterheaders) on a live node: a payment's locks are in its block's filter, the headers
-chain, a reorg replaces the filters of the blocks it undoes, and bad requests are refused."""
+chain, a reorg replaces the filters of the blocks it undoes, and bad requests are refused; and
+``GET /v1/indexes`` (Core's getindexinfo)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ async def test_block_filters_through_the_api(tmp_path: Path) -> None:
         payment = pay(await api.coinbase_at(1), ALICE, BOB, 10 * COIN)
         assert (await api.post_tx(payment)).status == 200
         (paid_in,) = await api.generate(1, key=CAROL)
+
+        indexes = await api.get_json("/v1/indexes")
+        assert set(indexes) == {"address", "transaction", "spending", "block_filter"}
+        for state in indexes.values():  # Core's getindexinfo
+            assert state == {
+                "synced": True,
+                "best_block_height": 102,
+                "best_block_hash": paid_in,
+                "waiting_for_sync": False,
+            }
 
         got = await api.get_json(f"/v1/block/{paid_in}/filter")
         assert got["block_hash"] == paid_in and got["height"] == 102

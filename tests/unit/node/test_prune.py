@@ -137,6 +137,7 @@ async def test_a_pruned_node_through_its_api(tmp_path: Path) -> None:
             assert (await api.get(f"/v1/block/{new}/{path}")).status == 200, path
         metrics = (await api.get("/metrics")).text
         assert f"seedchain_pruned_height {float(info['prune_height'])}" in metrics
+        assert await api.get_json("/v1/indexes") == {}  # Core: only the indexes that are on
         summary = await api.get_json(f"/v1/block/{old}")
         assert summary["height"] == 1 and summary["tx_count"] is None
         for path in (
