@@ -201,6 +201,10 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/chain/prune", "post", "pruneChain", "chain", "Prune up to a height now (Core's"
      " pruneblockchain)", _ok_json(ref("Pruned"), "the pruned height"), (400, 409, 413), [],
      _body("PruneRequest"), True),
+    ("/v1/logging", "get", "getLogging", "node", "Log levels now (admin; Core's logging)",
+     _ok_json(ref("LogLevels"), "levels"), (), [], None, True),
+    ("/v1/logging", "post", "setLogging", "node", "Change a log level while running (admin)",
+     _ok_json(ref("LogLevels"), "levels now"), (400, 413), [], _body("LogLevelRequest"), True),
     ("/v1/stop", "post", "stop", "node",
      "Stop the node as SIGTERM would, after answering (Core's stop)",
      _ok_json(ref("Stopping"), "stopping"), (), [], None, True),

@@ -20,6 +20,7 @@ from node.api.openapi_schemas import (
     string,
 )
 
+LOG_LEVELS = ["debug", "info", "warning", "error"]
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
 FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
 
@@ -130,6 +131,19 @@ STATS_SCHEMAS: dict[str, Schema] = {
             }
         ),
     },
+    "LogLevels": obj(
+        {
+            "level": string(),
+            "loggers": {"type": "object", "additionalProperties": string(enum=LOG_LEVELS)},
+        }
+    ),
+    "LogLevelRequest": obj(
+        {
+            "level": nullable(string(enum=LOG_LEVELS)),
+            "logger": string(minLength=1, maxLength=100, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$"),
+        },
+        required=["level"],
+    ),
     "MempoolRelatives": {
         "anyOf": [ref("Txids"), {"type": "array", "items": ref("MempoolEntry")}],
         "description": "txids (default) or, with verbose=true, mempool entries",

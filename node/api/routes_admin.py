@@ -18,6 +18,12 @@ May import aiohttp, node modules and the standard library.
   ``pruneblockchain``), never the newest ``keep_blocks`` (288) below the stored tip; answers
   the ``pruned_height`` reached. 409 ``not_pruning`` without ``--prune``; 400 ``bad_height``
   above the tip.
+- ``GET /v1/logging`` shows the process's log level and the loggers given their own, and
+  ``POST /v1/logging`` changes them while the node runs (Core's ``logging``; ``node.logs``):
+  ``{"level": "debug"}`` for the process, ``{"logger": "p2p", "level": "debug"}`` for a
+  logger and its children (``"level": null`` puts it back on the process's level); answers the
+  levels now. 400 ``bad_field`` for an unknown level or a malformed logger name, or past 100
+  loggers with their own level.
 - ``/v1/stop`` answers ``{"stopping": true}`` and then stops the node as SIGTERM does: the
   block being written is finished, peers are closed, the mempool is saved, the process exits
   with 0.
@@ -30,6 +36,7 @@ from aiohttp import web
 
 from consensus.hashing import hash_to_hex
 from consensus.transaction import MAX_MONEY
+from node import logs
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.guard import check_admin
@@ -130,11 +137,34 @@ async def prune_chain(request: web.Request) -> web.Response:
     return web.json_response(await ctx.call(_prune_on_chain, ctx, height))
 
 
+async def get_logging(request: web.Request) -> web.Response:
+    check_admin(request, request.app[CONTEXT].token)
+    return web.json_response(logs.levels())
+
+
+async def set_logging(request: web.Request) -> web.Response:
+    check_admin(request, request.app[CONTEXT].token)
+    data = await read_json_object(request, MAX_ADMIN_BODY)
+    if "level" not in data:
+        raise ApiError(400, "missing_field", "body needs the field 'level'")
+    level, logger = data["level"], data.get("logger")
+    if not isinstance(level, str | None) or not isinstance(logger, str | None):
+        raise ApiError(400, "bad_field", "level and logger must be strings (level: or null)")
+    try:
+        logs.set_level(level, logger)
+    except logs.LogLevelError as exc:
+        raise ApiError(400, "bad_field", str(exc)) from None
+    log.info("log_level_changed", level=level, logger=logger or "(process)")
+    return web.json_response(logs.levels())
+
+
 def routes() -> list[web.RouteDef]:
     return [
         web.post("/v1/mempool/save", save_mempool),
         web.post("/v1/mempool/prioritise", prioritise),
         web.get("/v1/mempool/prioritised", prioritised, allow_head=False),
         web.post("/v1/chain/prune", prune_chain),
+        web.get("/v1/logging", get_logging, allow_head=False),
+        web.post("/v1/logging", set_logging),
         web.post("/v1/stop", stop),
     ]
