@@ -40,7 +40,9 @@ class ConnectionControls:
         else:
             self._active.clear()
             live = list(self._table.live)
-            await asyncio.gather(*(peer.aclose(NETWORK_OFF) for peer in live))
+            async with asyncio.TaskGroup() as closing:  # each close is bounded by its timeout
+                for peer in live:
+                    closing.create_task(peer.aclose(NETWORK_OFF))
             closed = len(live)
         self.log.info("network_active", active=active, closed=closed)
         return closed

@@ -12,20 +12,18 @@ from node.api.openapi_schemas import Schema, integer, string
 
 
 def path_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": schema,
-    }
+    return _param(name, "path", schema, description)
 
 
 def query_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
+    return _param(name, "query", schema, description)
+
+
+def _param(name: str, where: str, schema: Schema, description: str) -> dict[str, Any]:
     return {
         "name": name,
-        "in": "query",
-        "required": False,
+        "in": where,
+        "required": where == "path",  # OpenAPI: path parameters are always required
         "description": description,
         "schema": schema,
     }
