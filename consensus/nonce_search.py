@@ -32,8 +32,8 @@ import functools
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
-from itertools import chain, repeat
+from collections.abc import Callable, Mapping
+from itertools import repeat
 from types import ModuleType
 from typing import Any
 
@@ -175,16 +175,17 @@ def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int
     batch_start = start
     while batch_start < end:
         batch_end = min(end, (batch_start // _HASHLIB_BATCH + 1) * _HASHLIB_BATCH)
-        sources: list[list[Any]] = []
-        suffixes: list[Iterable[bytes]] = []
+        sources: list[Any] = []
+        suffixes: list[bytes] = []
         group = batch_start
         while group < batch_end:  # runs of nonces sharing their three higher bytes
             group_end = min(batch_end, (group | 0xFF) + 1)
-            sources.append(midstates[group & 0xFF : (group & 0xFF) + group_end - group])
-            suffixes.append(repeat((group >> 8).to_bytes(3, "little"), group_end - group))
+            low = group & 0xFF
+            sources += midstates[low : low + group_end - group]
+            suffixes += [(group >> 8).to_bytes(3, "little")] * (group_end - group)
             group = group_end
-        contexts = list(map(copy, chain.from_iterable(sources)))
-        any(map(update, contexts, chain.from_iterable(suffixes)))
+        contexts = list(map(copy, sources))
+        any(map(update, contexts, suffixes))
         digests = b"".join(map(second_digest, map(second, map(digest, contexts))))
         del contexts
         top_bytes = digests[31::32]
