@@ -10,7 +10,9 @@ catch-up task. ``start()`` / ``aclose()`` for explicit control, ``run()`` for a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -91,6 +93,7 @@ def create_api(
         client_max_size=settings.max_block_body_bytes, middlewares=[api_middleware]
     )
     app[CONTEXT] = ctx
+    app.cleanup_ctx.append(_deadline_sweeper)
     app[OPENAPI_BODY] = json.dumps(build_openapi(node.params), sort_keys=False).encode()
     for module in (
         routes_chain,
@@ -119,6 +122,15 @@ def create_api(
         ]
     )
     return app
+
+
+async def _deadline_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """The request deadlines' sweeper (``node.api.deadlines``) runs while the app serves."""
+    sweeper = asyncio.create_task(app[CONTEXT].deadlines.run(), name="api-deadlines")
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
 
 
 class ApiServer:

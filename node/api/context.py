@@ -19,6 +19,7 @@ import structlog
 from aiohttp import web
 
 from node.addrindex import AddressIndex
+from node.api.deadlines import Deadlines
 from node.api.errors import ApiError
 from node.api.events_hub import EventHub
 from node.api.guard import ClientGate, RateLimiter
@@ -73,6 +74,7 @@ class ApiContext:
         self.index: AddressIndex | None = None
         self.unconfirmed = UnconfirmedIndex()
         self.submitter = TxSubmitter(node)
+        self.deadlines = Deadlines()  # its sweeper runs with the application (node.api.app)
         self.tip: TipSnapshot | None = None
         self.closing = asyncio.Event()  # the server is stopping: long polls answer now
         self.events = EventHub()  # GET /v1/ws subscribers (event loop only)

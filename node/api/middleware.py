@@ -18,7 +18,9 @@ import structlog
 from aiohttp import web
 
 from node.api.context import CONTEXT
+from node.api.deadlines import Deadlines
 from node.api.errors import ApiError, code_for_status, error_response
+from node.api.settings import ApiSettings
 
 log = structlog.get_logger("seedchain.api")
 
@@ -27,7 +29,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Served even before the node has finished starting.
 ALWAYS_READY = frozenset({"/healthz", "/metrics", "/v1/openapi.json"})
 GENERATE_ROUTE = "/v1/mining/generate"
-# Answered from memory without awaiting anything: no deadline to arm (each costs a timer).
+# Answered from memory without awaiting anything: no deadline to keep.
 NEVER_WAITS = frozenset({"/healthz", "/v1/blocks/tip/height", "/v1/blocks/tip/hash", "/v1/peers"})
 # Open for as long as the client stays: no deadline (a WebSocket pings its client instead).
 LONG_LIVED = frozenset({"/v1/ws"})
@@ -38,6 +40,25 @@ CLIENT_CLOSED = 499  # nginx's code for "the client went away", in metrics only
 def route_of(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
+
+
+async def _with_deadline(
+    request: web.Request, handler: Handler, deadlines: Deadlines, route: str, settings: ApiSettings
+) -> web.StreamResponse:
+    """``handler(request)`` within the route's deadline (``node.api.deadlines``): past it the
+    sweeper cancels the request, and this raises ``TimeoutError`` instead."""
+    task = asyncio.current_task()
+    assert task is not None
+    seconds = settings.generate_timeout if route == GENERATE_ROUTE else settings.request_timeout
+    deadlines.add(task, asyncio.get_running_loop().time() + seconds)
+    try:
+        return await handler(request)
+    except asyncio.CancelledError:
+        if deadlines.expired(task):
+            raise TimeoutError from None
+        raise
+    finally:
+        deadlines.discard(task)
 
 
 @web.middleware
@@ -53,12 +74,7 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
         if route in NEVER_WAITS or route in LONG_LIVED:
             response = await handler(request)
         else:
-            settings = ctx.settings
-            deadline = (
-                settings.generate_timeout if route == GENERATE_ROUTE else settings.request_timeout
-            )
-            async with asyncio.timeout(deadline):
-                response = await handler(request)
+            response = await _with_deadline(request, handler, ctx.deadlines, route, ctx.settings)
         status = response.status
         return response
     except ApiError as exc:

@@ -121,12 +121,13 @@ def pay(
 
 
 def settings_extra(settings: ApiSettings) -> dict[str, str]:
-    """``NodeConfig.extra`` carrying the rate-limit settings, for a node that starts its own API
-    (``ApiSettings.from_config``)."""
+    """``NodeConfig.extra`` carrying the rate-limit settings and the request deadline, for a node
+    that starts its own API (``ApiSettings.from_config``)."""
     return {
         "api_rate_limit": str(settings.rate_limit),
         "api_rate_burst": str(settings.rate_burst),
         "api_rate_limit_loopback": str(settings.rate_limit_loopback).lower(),
+        "api_request_timeout": str(settings.request_timeout),
     }
 
 
