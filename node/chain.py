@@ -36,6 +36,7 @@ from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.utxo import Verifier
+from node.assumevalid import AssumeValid
 from node.blockindex import BlockStatus, ChainEntry, better, block_locator, find_fork
 from node.chain_connect import (
     Pending,
@@ -82,6 +83,7 @@ class ChainState:
         cache_bytes: int = 128 * 1024 * 1024,
         verifier: Verifier = verify_batch,
         max_orphans: int = 64,
+        assume_valid: AssumeValid | None = None,
     ) -> None:
         params.check_genesis()
         self.store = store
@@ -100,6 +102,7 @@ class ChainState:
         self.stored_tip: ChainEntry  # the block whose UTXO set the database holds
         self.pruned_height = store.pruned_height()  # blocks at or below it: no data (node.prune)
         self.pruner: Pruner | None = None  # set by the node when --prune is on
+        self.assume_valid = assume_valid  # --assume-valid (node.assumevalid)
         self._load()
 
     @classmethod

@@ -170,6 +170,15 @@ class _Deferred:
         return []
 
 
+def _skips_signatures(chain: ChainState, entry: ChainEntry) -> bool:
+    """A block connected before (a reorg back, a restart) or one ``--assume-valid`` vouches for
+    (``node.assumevalid``): every rule is checked but its signatures."""
+    if entry.status & BlockStatus.VALID:
+        return True
+    assumed = chain.assume_valid
+    return assumed is not None and assumed.covers(chain.entries, entry)
+
+
 def submit_jobs(chain: ChainState, jobs: list[tuple[bytes, bytes, bytes]]) -> Pending:
     submit = getattr(chain.verifier, "submit", None)
     if submit is not None and jobs:
@@ -192,7 +201,7 @@ def prepare_batch(chain: ChainState, entries: list[ChainEntry], base: CoinView) 
     undos = []
     for entry in entries:
         block = read_block(chain, entry)
-        verifier = None if entry.status & BlockStatus.VALID else collect
+        verifier = None if _skips_signatures(chain, entry) else collect
         undos.append(connect_block(block, entry.height, overlay, chain.params, verifier))
         blocks.append(block)
     return PreparedBatch(entries, blocks, undos, overlay, submit_jobs(chain, jobs))
@@ -236,7 +245,7 @@ def connect_one(chain: ChainState, entry: ChainEntry) -> Block:
     assert entry.parent is chain.tip
     block = read_block(chain, entry)
     overlay = CoinsOverlay(chain.coins)
-    verifier = None if entry.status & BlockStatus.VALID else chain.verifier
+    verifier = None if _skips_signatures(chain, entry) else chain.verifier
     undo = connect_block(block, entry.height, overlay, chain.params, verifier)
     entry_status = entry.status | BlockStatus.VALID
     store = chain.store

@@ -95,6 +95,7 @@ class NodeConfig:
     max_upload_target: int = 0  # bytes sent to peers per 24 h (-maxuploadtarget); 0: no target
     block_max_size: int = 0  # bytes of block our templates fill (-blockmaxweight); 0: all
     block_min_fee_rate: int = 0  # units/byte a package needs to enter a template (-blockmintxfee)
+    assume_valid: bytes | None = None  # a block whose ancestors' signatures go unchecked
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -152,3 +153,16 @@ class NodeConfig:
     @property
     def template_policy(self) -> TemplatePolicy:
         return TemplatePolicy(self.block_max_size, self.block_min_fee_rate)
+
+
+def parse_assume_valid(text: str) -> bytes | None:
+    """``--assume-valid``: a block hash (64 hex digits, as displayed) or empty / ``0`` for none."""
+    text = text.strip()
+    if text in ("", "0"):
+        return None
+    if len(text) != 64:
+        raise ConfigError("--assume-valid must be a block hash (64 hex digits) or 0")
+    try:
+        return bytes.fromhex(text)[::-1]
+    except ValueError:
+        raise ConfigError("--assume-valid must be a block hash (64 hex digits) or 0") from None

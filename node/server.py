@@ -24,6 +24,7 @@ from consensus.block import Block, wire_block
 from consensus.errors import ConsensusError
 from consensus.transaction import Transaction
 from node.api import ApiServer, ApiSettings
+from node.assumevalid import AssumeValid
 from node.blocknotify import BlockNotifier
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
 from node.config import NodeConfig, parse_hostport
@@ -214,6 +215,8 @@ class Node:
 
     def _open(self) -> None:
         kwargs: dict[str, Any] = {"cache_bytes": self.config.cache_mb * 1024 * 1024}
+        if self.config.assume_valid is not None:  # --assume-valid (node.assumevalid)
+            kwargs["assume_valid"] = AssumeValid(self.config.assume_valid, self.params.spacing)
         if self.config.verify_processes:
             self._verifier = ParallelVerifier(self.config.verify_processes)
             kwargs["verifier"] = self._verifier

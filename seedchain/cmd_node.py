@@ -119,6 +119,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " -blockmintxfee; default 0)",
     )
     p.add_argument(
+        "--assume-valid",
+        default=env("ASSUME_VALID", ""),
+        metavar="HASH",
+        help="a block known to be valid: its ancestors more than two weeks of work below it"
+        " are connected without checking their signatures, every other rule still checked"
+        " (Core's -assumevalid; default none, 0: none)",
+    )
+    p.add_argument(
         "--max-upload-target",
         type=int,
         default=env("MAX_UPLOAD_TARGET", "0"),
@@ -194,7 +202,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def build_config(args: argparse.Namespace) -> NodeConfig:
     from consensus.params import network
-    from node.config import ConfigError, NodeConfig, default_datadir, parse_hostport
+    from node.config import (
+        ConfigError,
+        NodeConfig,
+        default_datadir,
+        parse_assume_valid,
+        parse_hostport,
+    )
 
     params = network(args.network)
     datadir = Path(args.datadir).expanduser() if args.datadir else default_datadir(params)
@@ -232,6 +246,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             max_upload_target=args.max_upload_target * 1024 * 1024,
             block_max_size=args.block_max_size,
             block_min_fee_rate=args.block_min_fee,
+            assume_valid=parse_assume_valid(args.assume_valid),
             dial_from_addrbook=not args.no_addrbook_dial,
             whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,
