@@ -320,7 +320,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="read the new password from FILE ('-': standard input) instead of a prompt",
     )
     password.set_defaults(wallet_handler=cmd_password)
-    wallet_commands_setup.register(commands, common)  # seed
+    wallet_commands_setup.register(commands, common)  # seed, gap-limit, restore --gap-limit
 
     label = commands.add_parser(
         "label",

@@ -39,6 +39,51 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "seed", parents=[common], help="show the recovery phrase again (asks the password)"
     )
     seed.set_defaults(wallet_handler=cmd_seed)
+    gap = commands.add_parser(
+        "gap-limit",
+        parents=[common],
+        help="unused addresses a scan looks past the last used one (none given: show it)",
+    )
+    gap.add_argument("limit", nargs="?", type=gap_limit_argument, metavar="N")
+    gap.set_defaults(wallet_handler=cmd_gap_limit)
+    commands.choices["restore"].add_argument(
+        "--gap-limit",
+        type=gap_limit_argument,
+        default=20,
+        metavar="N",
+        help="unused addresses to look past the last used one on each chain (default 20)",
+    )
+
+
+def gap_limit_argument(text: str) -> int:
+    """argparse type: a gap limit (1 to ``MAX_GAP_LIMIT``)."""
+    from wallet.metadata import checked_gap_limit
+
+    try:
+        return checked_gap_limit(int(text))
+    except ValueError as exc:
+        message = str(exc) if "gap limit" in str(exc) else f"not a whole number: {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def cmd_gap_limit(args: argparse.Namespace) -> int:
+    """Electrum's gap limit: ``gap-limit N`` sets it (the next sync scans that far past the last
+    used address of each chain), ``gap-limit`` shows it. Not secret: no password."""
+    from dataclasses import replace
+
+    from wallet.engine import check_wallet, read_metadata
+
+    location = wallet_location(args)
+    check_wallet(location)
+    if args.limit is None:
+        meta = read_metadata(location)[0]
+    else:
+        meta = update_metadata(location, lambda old: replace(old, gap_limit=args.limit))
+    if args.json:
+        print_json({"wallet": args.wallet, "gap_limit": meta.gap_limit})
+    else:
+        print(f"gap limit of wallet {args.wallet!r}: {meta.gap_limit}")
+    return 0
 
 
 def cmd_create(args: argparse.Namespace) -> int:
@@ -138,10 +183,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     async def main() -> Any:
         from wallet.client import NodeClient
 
+        gap = {"passphrase": passphrase, "gap_limit": args.gap_limit}
         if node_url is None:
-            return await restore_wallet(location, password, phrase, None, passphrase=passphrase)
+            return await restore_wallet(location, password, phrase, None, **gap)
         async with NodeClient(node_url) as node:
-            return await restore_wallet(location, password, phrase, node, passphrase=passphrase)
+            return await restore_wallet(location, password, phrase, node, **gap)
 
     created, view = run_async(main)
     meta = created.metadata
@@ -305,6 +351,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "path": str(location.paths.directory),
         "next_receive": meta.next_receive,
         "next_change": meta.next_change,
+        "gap_limit": meta.gap_limit,
         "pending": len(meta.pending),
         "node": node_url,
         "tip_height": tip_height,
@@ -325,6 +372,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("path", str(location.paths.directory)),
             ("next receive index", str(meta.next_receive)),
             ("next change index", str(meta.next_change)),
+            ("gap limit", str(meta.gap_limit)),
             ("pending sends", str(len(meta.pending))),
             ("node", node_url),
             ("tip height", str(tip_height) if tip_height is not None else f"? ({node_error})"),

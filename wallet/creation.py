@@ -14,7 +14,7 @@ from wallet.history import WalletView
 from wallet.keys import Keychain
 from wallet.keystore import DEFAULT_KDF, KdfParams, WalletSecrets, create_keystore
 from wallet.location import WalletLocation
-from wallet.metadata import WalletMetadata, WalletPaths, save_metadata
+from wallet.metadata import WalletMetadata, WalletPaths, checked_gap_limit, save_metadata
 from wallet.mnemonic import generate_mnemonic, validate_mnemonic
 from wallet.session import WalletSession
 from wallet.sync import GAP_LIMIT, NodeApi
@@ -69,7 +69,7 @@ async def restore_wallet(
         raise KeystoreError("the password must not be empty")
     if location.paths.keystore.exists() or location.paths.watch.exists():
         raise WalletExists(f"a wallet already exists in {location.paths.directory}")
-    metadata = WalletMetadata(location.params.name)
+    metadata = WalletMetadata(location.params.name, gap_limit=checked_gap_limit(gap_limit))
     view = None
     if node is not None:
         session = WalletSession(

@@ -30,6 +30,17 @@ MAX_METADATA_SIZE = 16 * 1024 * 1024
 _NAME_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 
 
+DEFAULT_GAP_LIMIT = 20  # Electrum's and BIP 44's
+MAX_GAP_LIMIT = 10_000  # a scan asks the node about this many addresses per chain at most
+
+
+def checked_gap_limit(value: int) -> int:
+    """``value`` if it is a gap limit this wallet accepts, else ``ValueError``."""
+    if not 1 <= value <= MAX_GAP_LIMIT:
+        raise ValueError(f"the gap limit must be from 1 to {MAX_GAP_LIMIT}")
+    return value
+
+
 @dataclass(frozen=True)
 class WalletPaths:
     """The files of the wallet ``name`` under ``datadir``."""
@@ -123,6 +134,9 @@ class WalletMetadata:
     frozen: list[str] = field(default_factory=list)
     """Addresses and outpoints (``txid:vout``) whose coins sends never spend
     (``wallet.freezing``); optional in the file like ``recent``."""
+    gap_limit: int = DEFAULT_GAP_LIMIT
+    """How many unused addresses past the last used one a scan looks at, on each chain
+    (Electrum's gap limit); in the file only when it is not the default."""
 
     def reserved_outpoints(self) -> frozenset[OutPoint]:
         """The coins pending sends spend: never select them for another send."""
@@ -151,6 +165,8 @@ class WalletMetadata:
             document["recent"] = [send.to_json() for send in self.recent]
         if self.frozen:
             document["frozen"] = sorted(self.frozen)
+        if self.gap_limit != DEFAULT_GAP_LIMIT:
+            document["gap_limit"] = self.gap_limit
         return json.dumps(document, indent=2).encode() + b"\n"
 
     @classmethod
@@ -181,6 +197,7 @@ class WalletMetadata:
                 pending=[PendingSend.from_json(item) for item in document["pending"]],
                 recent=[PendingSend.from_json(item) for item in document.get("recent", [])],
                 frozen=[_str(item) for item in document.get("frozen", [])],
+                gap_limit=checked_gap_limit(_int(document.get("gap_limit", DEFAULT_GAP_LIMIT))),
             )
         except (KeyError, TypeError, ValueError):
             raise KeystoreCorrupt(f"wallet file {path} is damaged (a field is invalid)") from None

@@ -58,7 +58,7 @@ from wallet.sending import (
     send_payment,
     send_payments,
 )
-from wallet.sync import GAP_LIMIT, NodeApi, ScanResult, scan
+from wallet.sync import NodeApi, ScanResult, scan
 from wallet.txbuild import BuiltTransaction
 from wallet.watch import NEEDS_KEYS, WatchKeychain, WatchOnlyWallet, read_watch_file
 
@@ -81,7 +81,7 @@ class WalletSession:
         node: NodeApi | None,
         *,
         metadata_bytes: bytes | None = None,
-        gap_limit: int = GAP_LIMIT,
+        gap_limit: int | None = None,
     ) -> None:
         self.location = location
         self.params = location.params
@@ -90,7 +90,7 @@ class WalletSession:
         self.metadata = metadata
         self._metadata_bytes = metadata_bytes
         self._node = node
-        self.gap_limit = gap_limit
+        self.gap_limit = metadata.gap_limit if gap_limit is None else gap_limit
         self.scan: ScanResult | None = None
         self.view: WalletView | None = None
 
@@ -155,7 +155,7 @@ class WalletSession:
         lock = parse_address(address, self.params)
         meta = self.metadata
         for change, handed_out in ((RECEIVE, meta.next_receive), (CHANGE, meta.next_change)):
-            for index in range(min(handed_out + GAP_LIMIT, self.keychain.available(change))):
+            for index in range(min(handed_out + self.gap_limit, self.keychain.available(change))):
                 key = self.keychain.key(change, index)
                 if key.lock == lock:
                     return key

@@ -25,9 +25,10 @@ from typing import Any, Protocol, TypeVar
 from wallet.errors import NodeError
 from wallet.history import ChainTx
 from wallet.keys import CHANGE, RECEIVE, KeyId, KeySource
+from wallet.metadata import DEFAULT_GAP_LIMIT
 
 T = TypeVar("T")
-GAP_LIMIT = 20
+GAP_LIMIT = DEFAULT_GAP_LIMIT  # the default; a wallet's own is in its wallet.json
 MAX_SCAN_ATTEMPTS = 3
 MAX_ADDRESSES = 100_000  # per chain: a sanity bound, far beyond any real wallet
 

@@ -62,6 +62,22 @@ def test_sweep_flag_round_trips_and_defaults_to_false(tmp_path: Path) -> None:
         load_metadata(path)
 
 
+def test_gap_limit_round_trips_and_is_written_only_when_changed(tmp_path: Path) -> None:
+    path = tmp_path / "wallet.json"
+    save_metadata(path, WalletMetadata("regtest"))
+    assert "gap_limit" not in json.loads(path.read_text())
+    assert load_metadata(path).gap_limit == 20
+    save_metadata(path, WalletMetadata("regtest", gap_limit=500))
+    assert json.loads(path.read_text())["gap_limit"] == 500
+    assert load_metadata(path).gap_limit == 500
+    for bad in (0, 10_001, "50", True):
+        document = json.loads(path.read_text())
+        document["gap_limit"] = bad
+        path.write_text(json.dumps(document))
+        with pytest.raises(KeystoreCorrupt, match="damaged"):
+            load_metadata(path)
+
+
 def test_reserved_outpoints_and_replacement() -> None:
     meta = WalletMetadata("regtest")
     meta.add_pending(pending(1))
