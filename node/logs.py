@@ -50,6 +50,8 @@ def set_level(level: str | None, logger: str | None = None) -> None:
         return
     if len(logger) > 100 or not _LOGGER_NAME.fullmatch(logger):
         raise LogLevelError("logger must be a dotted name such as p2p or node.netsync")
+    if logger == "root":  # logging's name for the process's own: unsetting it would log all
+        raise LogLevelError("the process's level is set without a logger")
     if level is None:
         if _overrides.pop(logger, None) is not None:
             logging.getLogger(logger).setLevel(logging.NOTSET)

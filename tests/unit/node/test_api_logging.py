@@ -55,6 +55,7 @@ async def test_log_levels_change_while_running(tmp_path: Path) -> None:
             {"level": "info", "logger": "no spaces"},
             {"level": "info", "logger": "x" * 101},
             {"level": "info", "logger": 5},
+            {"level": None, "logger": "root"},  # logging's name for the process's own
         ):
             reply = await api.post(PATH, json=body, headers=admin)
             assert reply.status == 400, (body, reply.text)
