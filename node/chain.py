@@ -84,6 +84,7 @@ class ChainState:
         verifier: Verifier = verify_batch,
         max_orphans: int = 64,
         assume_valid: AssumeValid | None = None,
+        stop_at_height: int | None = None,
     ) -> None:
         params.check_genesis()
         self.store = store
@@ -103,6 +104,7 @@ class ChainState:
         self.pruned_height = store.pruned_height()  # blocks at or below it: no data (node.prune)
         self.pruner: Pruner | None = None  # set by the node when --prune is on
         self.assume_valid = assume_valid  # --assume-valid (node.assumevalid)
+        self.stop_at_height = stop_at_height  # never connect past it (node.stopheight)
         self._load()
 
     @classmethod
@@ -363,6 +365,10 @@ class ChainState:
         for entry in stale:
             if entry is not tip:
                 self._candidates.discard(entry)
+        stop = self.stop_at_height
+        if stop is not None and best.height > stop:  # --stop-at-height: its ancestor at most
+            capped = best.ancestor(stop)
+            best = capped if capped.chainwork > tip.chainwork else tip
         return best
 
     def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:

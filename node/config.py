@@ -96,6 +96,7 @@ class NodeConfig:
     block_max_size: int = 0  # bytes of block our templates fill (-blockmaxweight); 0: all
     block_min_fee_rate: int = 0  # units/byte a package needs to enter a template (-blockmintxfee)
     assume_valid: bytes | None = None  # a block whose ancestors' signatures go unchecked
+    stop_at_height: int | None = None  # connect up to this height, then stop (node.stopheight)
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -142,6 +143,8 @@ class NodeConfig:
             raise ConfigError("--block-min-fee must be >= 0")
         if self.max_upload_target < 0:
             raise ConfigError("--max-upload-target must be >= 0 (0: no target)")
+        if self.stop_at_height is not None and self.stop_at_height < 0:
+            raise ConfigError("--stop-at-height must be >= 0")
         if self.prune_keep_blocks < 1:
             raise ConfigError("prune_keep_blocks must be at least 1")
         for subnet in self.whitelist:

@@ -43,6 +43,7 @@ from node.prune import Pruner, PruneSettings
 from node.runtime import tune_gc
 from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
+from node.stopheight import stop_at_height
 from node.uploadtarget import UploadTarget
 from p2p.addrbook import AddressBook
 from p2p.banlist import BanList
@@ -217,6 +218,7 @@ class Node:
         kwargs: dict[str, Any] = {"cache_bytes": self.config.cache_mb * 1024 * 1024}
         if self.config.assume_valid is not None:  # --assume-valid (node.assumevalid)
             kwargs["assume_valid"] = AssumeValid(self.config.assume_valid, self.params.spacing)
+        kwargs["stop_at_height"] = self.config.stop_at_height
         if self.config.verify_processes:
             self._verifier = ParallelVerifier(self.config.verify_processes)
             kwargs["verifier"] = self._verifier
@@ -360,6 +362,8 @@ class Node:
                     notifier = BlockNotifier(self, self.config.block_notify)
                     tasks.create_task(notifier.run(), name="block-notify")
                 tasks.create_task(self._report_status(), name="status")
+                if self.config.stop_at_height is not None:
+                    tasks.create_task(stop_at_height(self, self.config.stop_at_height))
                 self.started_at = time.time()
                 self.started.set()
         finally:

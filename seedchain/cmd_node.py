@@ -127,6 +127,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         " (Core's -assumevalid; default none, 0: none)",
     )
     p.add_argument(
+        "--stop-at-height",
+        type=int,
+        default=env("STOP_AT_HEIGHT", "") or None,
+        metavar="N",
+        help="connect blocks up to height N, never past it, then stop (Core's -stopatheight)",
+    )
+    p.add_argument(
         "--max-upload-target",
         type=int,
         default=env("MAX_UPLOAD_TARGET", "0"),
@@ -247,6 +254,7 @@ def build_config(args: argparse.Namespace) -> NodeConfig:
             block_max_size=args.block_max_size,
             block_min_fee_rate=args.block_min_fee,
             assume_valid=parse_assume_valid(args.assume_valid),
+            stop_at_height=args.stop_at_height,
             dial_from_addrbook=not args.no_addrbook_dial,
             whitelist=tuple(args.whitelist),
             stall_timeout=args.stall_timeout,
