@@ -110,6 +110,13 @@ class AddressBook:
         good.sort(key=lambda info: (info.last_success == 0, info.attempts))
         return [info.address for info in good[:count]]
 
+    def sample(self, count: int) -> list[AddressInfo]:
+        """Up to ``count`` random addresses worth telling of (not terrible), for the operator
+        (Core's ``getnodeaddresses``); unlike ``getaddr_answer``, not limited to a share."""
+        now = self._now()
+        good = [info for info in self._entries.values() if not info.is_terrible(now)]
+        return self._rng.sample(good, min(count, len(good)))
+
     def getaddr_answer(self, limit: int = MAX_ADDR_ENTRIES) -> list[AddrEntry]:
         """A random sample for a ``getaddr`` answer: at most ``limit`` (1,000) entries; the
         whole book up to 100 addresses, otherwise the larger of 100 and 23% of it, so one peer

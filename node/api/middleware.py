@@ -30,7 +30,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ALWAYS_READY = frozenset({"/healthz", "/metrics", "/v1/openapi.json"})
 GENERATE_ROUTE = "/v1/mining/generate"
 # Answered from memory without awaiting anything: no deadline to keep.
-NEVER_WAITS = frozenset({"/healthz", "/v1/blocks/tip/height", "/v1/blocks/tip/hash", "/v1/peers"})
+NEVER_WAITS = frozenset(
+    {"/healthz", "/v1/blocks/tip/height", "/v1/blocks/tip/hash", "/v1/peers", "/v1/peers/addresses"}
+)
 # Open for as long as the client stays: no deadline (a WebSocket pings its client instead).
 LONG_LIVED = frozenset({"/v1/ws"})
 UNMATCHED = "unmatched"

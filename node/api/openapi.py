@@ -22,6 +22,7 @@ from node.api.openapi_params import (
     HEIGHT,
     LAST_SEEN,
     LONGPOLL,
+    NODE_ADDR_COUNT,
     PAY_TO,
     PEER,
     RAW_BLOCK,
@@ -291,6 +292,9 @@ _TABLE: list[tuple[Any, ...]] = [
      _ok_json(ref("FeeEstimates"), "estimates"), (), [], None, False),
     ("/v1/peers", "get", "getPeers", "peers", "Connected peers",
      _ok_json(ref("Peers"), "peers"), (), [], None, False),
+    ("/v1/peers/addresses", "get", "getNodeAddresses", "peers", "Known addresses from the"
+     " address book, a random sample (Core's getnodeaddresses)",
+     _ok_json(ref("NodeAddresses"), "addresses"), (400,), [NODE_ADDR_COUNT], None, False),
     ("/v1/peers", "post", "addPeer", "peers", "Connect to a peer (admin)",
      _ok_json(ref("PeerAdded"), "connected"), (400, 409, 413, 502, 504), [],
      _body("PeerRequest"), True),

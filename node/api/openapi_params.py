@@ -69,6 +69,7 @@ LONGPOLL = query_param(
     string(maxLength=84),
     "the longpollid of an earlier template: answer once the tip has changed, or after 20 s",
 )
+NODE_ADDR_COUNT = query_param("count", integer(0, 2500), "how many (default 1; 0: all)")
 FILTER_COUNT = query_param("count", integer(1, 2000), "how many headers (default 1)")
 VERBOSE = query_param(
     "verbose", {"type": "boolean"}, "true: each as GET /v1/mempool/tx/{txid} shows it"

@@ -144,6 +144,10 @@ STATS_SCHEMAS: dict[str, Schema] = {
         },
         required=["level"],
     ),
+    "NodeAddresses": {
+        "type": "array",
+        "items": obj({"address": string(), "services": integer(), "last_seen": integer()}),
+    },
     "MempoolRelatives": {
         "anyOf": [ref("Txids"), {"type": "array", "items": ref("MempoolEntry")}],
         "description": "txids (default) or, with verbose=true, mempool entries",

@@ -1,5 +1,5 @@
-"""Peer endpoints: ``GET /v1/peers``; admin ``POST /v1/peers``, ``DELETE /v1/peers/{address}``
-and ``POST /v1/network/active``.
+"""Peer endpoints: ``GET /v1/peers``, ``GET /v1/peers/addresses`` (Core's ``getnodeaddresses``);
+admin ``POST /v1/peers``, ``DELETE /v1/peers/{address}`` and ``POST /v1/network/active``.
 
 May import aiohttp, p2p errors, node modules and the standard library. The connection manager
 is read from ``node.connmgr`` (``node.api.context.PeerManager``); without one the list is empty
@@ -16,11 +16,12 @@ from aiohttp import web
 from node.api.context import CONTEXT, ApiContext, PeerManager
 from node.api.errors import ApiError
 from node.api.guard import check_admin
-from node.api.inputs import json_field, read_json_object
+from node.api.inputs import json_field, parse_int, read_json_object
 from node.api.views import Json
 from p2p.errors import ConnectionLimit, InvalidAddress, P2PError
 
 MAX_ADDRESS_LENGTH = 300
+MAX_NODE_ADDRESSES = 2500
 
 
 def peer_json(peer: Any) -> Json:
@@ -53,6 +54,20 @@ async def list_peers(request: web.Request) -> web.Response:
         for p in manager.peers()
     ]
     return web.json_response(peers)
+
+
+async def node_addresses(request: web.Request) -> web.Response:
+    """Core's ``getnodeaddresses``: up to ``count`` (default 1, 0: all, at most
+    ``MAX_NODE_ADDRESSES``) random addresses from the address book, good ones only."""
+    ctx = request.app[CONTEXT]
+    count = parse_int(request.query.get("count", "1"), "count", 0, MAX_NODE_ADDRESSES)
+    book = getattr(ctx.connmgr, "addrbook", None)
+    if book is None:
+        return web.json_response([])
+    found = book.sample(count or MAX_NODE_ADDRESSES)
+    return web.json_response(
+        [{"address": i.address, "services": i.services, "last_seen": i.last_seen} for i in found]
+    )
 
 
 def _manager(ctx: ApiContext) -> PeerManager:
@@ -114,6 +129,7 @@ async def set_network_active(request: web.Request) -> web.Response:
 def routes() -> list[web.RouteDef]:
     return [
         web.get("/v1/peers", list_peers, allow_head=False),
+        web.get("/v1/peers/addresses", node_addresses, allow_head=False),  # before {address}
         web.post("/v1/peers", add_peer),
         web.delete("/v1/peers/{address}", remove_peer),
         web.post("/v1/network/active", set_network_active),
