@@ -1,7 +1,8 @@
 """Chain state: the block tree, the active chain with most work, and the UTXO set at its tip.
 
 May import consensus, node.storage, node.coins, node.blockindex, node.orphans, node.chain_types,
-node.chain_manual (an operator's verdicts on blocks), node.prune, node.chain_connect and stdlib.
+node.chain_manual (an operator's verdicts on blocks), node.prune, node.chain_connect,
+node.chain_headers, node.assumevalid, node.stopheight and stdlib.
 The result types live in ``node.chain_types`` and block connection in ``node.chain_connect``;
 this module re-exports the public names. Synchronous and
 single-threaded by design: the node runs it on one worker thread. The database always holds a
@@ -29,13 +30,12 @@ from consensus.block import Block, BlockHeader
 from consensus.block_rules import (
     check_block_contextual,
     check_block_sanity,
-    check_header_contextual,
-    check_header_sanity,
 )
-from consensus.errors import BadPrevBlock, ConsensusError, KnownInvalidBlock
+from consensus.errors import ConsensusError, KnownInvalidBlock
 from consensus.params import ChainParams
 from consensus.signing import verify_batch
 from consensus.utxo import Verifier
+from node import chain_headers
 from node.assumevalid import AssumeValid
 from node.blockindex import BlockStatus, ChainEntry, better, block_locator, find_fork
 from node.chain_connect import (
@@ -60,6 +60,7 @@ from node.chain_types import (
 from node.coins import CoinCache, utxo_set_hash
 from node.orphans import OrphanBlocks
 from node.prune import Pruner, beyond_pruning
+from node.stopheight import capped_at
 from node.storage import ChainStore, StorageError
 
 __all__ = [
@@ -213,38 +214,7 @@ class ChainState:
     def accept_headers(self, headers: Iterable[BlockHeader], now: int) -> list[ChainEntry]:
         """Validate headers in order and store the new ones in one transaction. Raises the
         rule's error at the first bad one (the good ones before it are kept)."""
-        accepted: list[ChainEntry] = []
-        new: list[ChainEntry] = []
-        try:
-            for header in headers:
-                entry = self.entries.get(header.hash)
-                if entry is None:
-                    entry = self._check_new_header(header, now)
-                    self.entries[entry.hash] = entry
-                    new.append(entry)
-                elif entry.failed:
-                    raise KnownInvalidBlock(f"block {entry.hash_hex} is known to be invalid")
-                accepted.append(entry)
-        finally:
-            if new:
-                with self.store.write():
-                    for entry in new:
-                        self.store.put_header(
-                            entry.hash, entry.height, entry.header.encoded, int(entry.status), 0
-                        )
-        return accepted
-
-    def _check_new_header(self, header: BlockHeader, now: int) -> ChainEntry:
-        check_header_sanity(header, self.params)
-        parent = self.entries.get(header.prev_hash)
-        if parent is None:
-            raise UnknownParent(
-                f"parent {header.prev_hash[::-1].hex()} of {header.hash_hex} is unknown"
-            )
-        if parent.failed:
-            raise BadPrevBlock(f"{header.hash_hex} builds on invalid {parent.hash_hex}")
-        check_header_contextual(header, parent, now, self.params)
-        return ChainEntry(header, parent, BlockStatus.HEADER_VALID, 0)
+        return chain_headers.accept_headers(self, headers, now)
 
     # --- blocks -------------------------------------------------------------------------------
     def accept_block(self, block: Block, now: int, activate: bool = True) -> AcceptResult:
@@ -365,11 +335,7 @@ class ChainState:
         for entry in stale:
             if entry is not tip:
                 self._candidates.discard(entry)
-        stop = self.stop_at_height
-        if stop is not None and best.height > stop:  # --stop-at-height: its ancestor at most
-            capped = best.ancestor(stop)
-            best = capped if capped.chainwork > tip.chainwork else tip
-        return best
+        return capped_at(best, tip, self.stop_at_height)  # --stop-at-height (node.stopheight)
 
     def activate_best_chain(self, max_blocks: int | None = None) -> ChainUpdate:
         """Move the tip to the most-work valid chain we have data for; notify listeners.

@@ -1,7 +1,7 @@
 """Node configuration: one frozen value built from flags and ``SEEDCHAIN_*`` variables.
 
-May import consensus, ``p2p.banlist`` and stdlib. Every field has a safe default: the API binds
-to 127.0.0.1 only, the P2P port to every interface.
+May import consensus, ``p2p.banlist``, ``p2p.settings``, node.template and stdlib. Every field
+has a safe default: the API binds to 127.0.0.1 only, the P2P port to every interface.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from consensus.errors import AddressError
 from consensus.params import ChainParams
 from node.template import MIN_BLOCK_SIZE, TemplatePolicy
 from p2p.banlist import InvalidSubnet, parse_subnet
+from p2p.settings import ConnectionConfig
 
 LogFormat = Literal["auto", "console", "json"]
 
@@ -156,6 +157,21 @@ class NodeConfig:
     @property
     def template_policy(self) -> TemplatePolicy:
         return TemplatePolicy(self.block_max_size, self.block_min_fee_rate)
+
+    def connection_config(self) -> ConnectionConfig:
+        """The P2P connection manager's settings from these."""
+        return ConnectionConfig(
+            bind_host=self.p2p_bind.host,
+            bind_port=self.p2p_bind.port,
+            listen=self.listen,
+            network_active=self.network_active,
+            peers=tuple(str(p) for p in self.peers),
+            max_outbound=self.max_outbound,
+            max_inbound=self.max_inbound,
+            dial_from_addrbook=self.dial_from_addrbook,
+            whitelist=self.whitelist,
+            advertise_address=str(parse_hostport(self.advertise)) if self.advertise else "",
+        )
 
 
 def parse_assume_valid(text: str) -> bytes | None:

@@ -27,7 +27,7 @@ from node.api import ApiServer, ApiSettings
 from node.assumevalid import AssumeValid
 from node.blocknotify import BlockNotifier
 from node.chain import CONNECT_BATCH_BLOCKS, AcceptResult, ChainState, ChainUpdate
-from node.config import NodeConfig, parse_hostport
+from node.config import NodeConfig
 from node.datadir import DatadirLock
 from node.fees import FeeEstimator
 from node.keeper import MempoolKeeper
@@ -276,20 +276,8 @@ class Node:
                     self.netsync.txrelay.broadcast_own(result.accepted)
         return results
 
-    def _connection_config(self) -> ConnectionConfig:
-        cfg = self.config
-        return ConnectionConfig(
-            bind_host=cfg.p2p_bind.host,
-            bind_port=cfg.p2p_bind.port,
-            listen=cfg.listen,
-            network_active=cfg.network_active,
-            peers=tuple(str(p) for p in cfg.peers),
-            max_outbound=cfg.max_outbound,
-            max_inbound=cfg.max_inbound,
-            dial_from_addrbook=cfg.dial_from_addrbook,
-            whitelist=cfg.whitelist,
-            advertise_address=str(parse_hostport(cfg.advertise)) if cfg.advertise else "",
-        )
+    def _connection_config(self) -> ConnectionConfig:  # tests/framework adjusts it
+        return self.config.connection_config()
 
     async def _relay(self) -> None:
         netsync, connmgr = self.netsync, self.connmgr  # the ones this task was started with
