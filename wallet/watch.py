@@ -31,7 +31,13 @@ from consensus.addresses import key_hash, lock_for_key_hash
 from wallet.errors import KeystoreCorrupt, WalletError, WalletExists
 from wallet.fileio import atomic_create, load_document, read_file
 from wallet.keys import CHANGE, RECEIVE, KeyId, KeySource, WalletKey, wallet_path
-from wallet.metadata import WalletMetadata, WalletPaths, save_metadata
+from wallet.metadata import (
+    DEFAULT_GAP_LIMIT,
+    MAX_GAP_LIMIT,
+    WalletMetadata,
+    WalletPaths,
+    save_metadata,
+)
 
 WATCH_FORMAT = "seedchain-watch"
 WATCH_VERSION = 1
@@ -98,15 +104,19 @@ def export_public_keys(
     keys: KeySource, network: str, metadata: WalletMetadata, count: int = DEFAULT_EXPORT
 ) -> bytes:
     """The watch file of a wallet: ``count`` public keys per chain, and at least its handed-out
-    keys plus a gap of 20."""
+    keys plus its gap limit (which the file carries, so the watch-only wallet scans as far)."""
     if not 1 <= count <= MAX_WATCH_KEYS:
         raise WalletError(f"--count must be between 1 and {MAX_WATCH_KEYS}")
+    gap = metadata.gap_limit
     counts = {
-        RECEIVE: max(count, metadata.next_receive + 20),
-        CHANGE: max(count, metadata.next_change + 20),
+        RECEIVE: max(count, metadata.next_receive + gap),
+        CHANGE: max(count, metadata.next_change + gap),
     }
     if max(counts.values()) > MAX_WATCH_KEYS:
-        raise WalletError(f"this wallet uses more than {MAX_WATCH_KEYS - 20} addresses a chain")
+        raise WalletError(
+            f"this wallet's addresses in use and its gap limit of {gap} need more than"
+            f" {MAX_WATCH_KEYS} keys a chain"
+        )
     document: dict[str, Any] = {
         "format": WATCH_FORMAT,
         "version": WATCH_VERSION,
@@ -115,6 +125,8 @@ def export_public_keys(
         "next_receive": metadata.next_receive,
         "next_change": metadata.next_change,
     }
+    if gap != DEFAULT_GAP_LIMIT:
+        document["gap_limit"] = gap
     for change, name in CHAIN_NAMES.items():
         document[name] = [keys.key(change, i).public_key.hex() for i in range(counts[change])]
     return (json.dumps(document, indent=1) + "\n").encode()
@@ -126,6 +138,7 @@ class WatchFile:
     keychain: WatchKeychain
     next_receive: int
     next_change: int
+    gap_limit: int = DEFAULT_GAP_LIMIT
 
 
 def parse_watch_file(raw: bytes, source: str) -> WatchFile:
@@ -147,8 +160,11 @@ def parse_watch_file(raw: bytes, source: str) -> WatchFile:
     public_keys = {}
     for change, name in CHAIN_NAMES.items():
         public_keys[change] = _public_keys(document.get(name), name, bad)
+    gap = document.get("gap_limit", DEFAULT_GAP_LIMIT)
+    if type(gap) is not int or not 1 <= gap <= MAX_GAP_LIMIT:
+        raise bad(f"'gap_limit' is not from 1 to {MAX_GAP_LIMIT}")
     keychain = WatchKeychain(numbers["account"], public_keys)
-    return WatchFile(network, keychain, numbers["next_receive"], numbers["next_change"])
+    return WatchFile(network, keychain, numbers["next_receive"], numbers["next_change"], gap)
 
 
 def _public_keys(items: Any, name: str, bad: Any) -> tuple[bytes, ...]:
@@ -190,6 +206,7 @@ def create_watch_wallet(paths: WalletPaths, network: str, raw: bytes, source: st
         account=watch.keychain.account,
         next_receive=watch.next_receive,
         next_change=watch.next_change,
+        gap_limit=watch.gap_limit,
     )
     save_metadata(paths.metadata, metadata)
     paths.lock.touch(mode=0o600, exist_ok=True)

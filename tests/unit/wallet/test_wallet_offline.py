@@ -54,6 +54,25 @@ def test_the_watch_file_holds_public_keys_only() -> None:
     assert "private" not in repr(watch.keychain)
 
 
+def test_the_watch_file_carries_the_gap_limit(tmp_path: Path) -> None:
+    meta = WalletMetadata("regtest", next_receive=30, next_change=2, gap_limit=100)
+    exported = export_public_keys(KEYS, "regtest", meta, 10)
+    document = json.loads(exported)
+    assert len(document["receive"]) == 130 and len(document["change"]) == 102  # in use + gap
+    assert document["gap_limit"] == 100
+    where = location(tmp_path, "watch")
+    assert create_watch_wallet(where.paths, "regtest", exported, "keys.json").gap_limit == 100
+    assert WalletSession.open_watch(where, None).gap_limit == 100
+    for bad in (0, "100"):
+        document["gap_limit"] = bad
+        with pytest.raises(KeystoreCorrupt, match="'gap_limit' is not from 1 to"):
+            parse_watch_file(json.dumps(document).encode(), "keys.json")
+    with pytest.raises(WalletError, match="gap limit of 99999 need more than"):
+        export_public_keys(
+            KEYS, "regtest", WalletMetadata("regtest", next_receive=2, gap_limit=99_999), 1
+        )
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
