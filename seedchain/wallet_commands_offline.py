@@ -41,7 +41,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         type=int,
         default=1000,
         metavar="N",
-        help="public keys per chain (receive, change); at least those in use + the gap limit (default 1000)",
+        help="public keys per chain (receive, change); at least those in use + the gap limit"
+        " (default 1000)",
     )
     export.set_defaults(wallet_handler=cmd_export_watch)
 
