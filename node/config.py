@@ -13,6 +13,7 @@ from typing import Literal
 from consensus.addresses import decode_address
 from consensus.errors import AddressError
 from consensus.params import ChainParams
+from node.logs import LEVELS
 from node.template import MIN_BLOCK_SIZE, TemplatePolicy
 from p2p.banlist import InvalidSubnet, parse_subnet
 from p2p.settings import ConnectionConfig
@@ -112,7 +113,7 @@ class NodeConfig:
             raise ConfigError("--log-format must be console or json")
         if not 0 <= self.verify_threads <= 64:
             raise ConfigError("--verify-threads must be between 0 and 64")
-        if self.log_level not in ("debug", "info", "warning", "error"):
+        if self.log_level not in LEVELS:
             raise ConfigError("--log-level must be debug, info, warning or error")
         if not 0 <= self.max_outbound <= 64:
             raise ConfigError("--max-outbound must be between 0 and 64")

@@ -62,7 +62,9 @@ def set_level(level: str | None, logger: str | None = None) -> None:
     logging.getLogger(logger).setLevel(LEVELS[level])
 
 
-def configure_logging(fmt: LogFormat = "auto", level: int = logging.INFO) -> None:
+def configure_logging(fmt: LogFormat = "auto", level: str = "info") -> None:
+    """Render every event of the process (structlog's and stdlib logging's) one way, at
+    ``level`` (a name of ``LEVELS``: ``--log-level``)."""
     if fmt == "auto":
         fmt = "console" if sys.stderr.isatty() else "json"
     renderer: structlog.typing.Processor = (
@@ -95,5 +97,5 @@ def configure_logging(fmt: LogFormat = "auto", level: int = logging.INFO) -> Non
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(LEVELS[level])
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

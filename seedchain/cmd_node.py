@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
 from seedchain.conffile import CONF_NAME, ConfFileError, apply_conf_file
-from seedchain.runner import LOG_LEVELS, add_log_arguments, env, run_service
+from seedchain.runner import add_log_arguments, env, run_service
 
 if TYPE_CHECKING:
     from node.config import NodeConfig
@@ -274,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
     from node.storage import StorageError
 
     config = build_config(args)
-    configure_logging(config.log_format, LOG_LEVELS[config.log_level])
+    configure_logging(config.log_format, config.log_level)
     node = Node(config)
     try:
         return run_service(node.run)

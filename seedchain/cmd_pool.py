@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from seedchain.cli import CommandError
 from seedchain.conffile import ConfFileError, apply_conf_file
-from seedchain.runner import LOG_LEVELS, add_log_arguments, env, run_service
+from seedchain.runner import add_log_arguments, env, run_service
 
 if TYPE_CHECKING:
     from pool.config import PoolConfig
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     from pool.service import Pool
 
     config = build_config(args)
-    configure_logging(args.log_format, LOG_LEVELS[args.log_level])
+    configure_logging(args.log_format, args.log_level)
     try:
         return run_service(Pool(config).run)
     except* ConfigError as group:

@@ -23,12 +23,13 @@ def env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"SEEDCHAIN_{name}") or default
 
 
-LOG_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}  # the logging module's
+LOG_LEVELS = ("debug", "info", "warning", "error")  # node.logs.LEVELS's names (kept light here)
 
 
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
     """``--log-format`` and ``--log-level`` (``SEEDCHAIN_LOG_FORMAT``, ``SEEDCHAIN_LOG_LEVEL``)
-    for the long-running services; ``LOG_LEVELS[args.log_level]`` is the logging level."""
+    for the long-running services; ``args.log_level`` is the name that
+    ``node.logs.configure_logging`` takes."""
     parser.add_argument(
         "--log-format", default=env("LOG_FORMAT", "auto"), choices=["auto", "console", "json"]
     )

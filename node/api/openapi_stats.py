@@ -1,7 +1,9 @@
-"""The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``) and of the
-mempool entry (``GET /v1/mempool/tx/{txid}``), as Python data.
+"""The OpenAPI schemas of the statistics endpoints (``node.api.routes_stats``), of the mempool
+entry (``GET /v1/mempool/tx/{txid}``) and of the node's own endpoints added since (filters,
+indexes, log levels, node addresses), as Python data.
 
-Standard library, ``consensus.transaction`` and ``node.api.openapi_schemas`` only.
+Standard library, ``consensus.transaction``, ``node.logs`` (the level names) and
+``node.api.openapi_schemas`` only.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from node.api.openapi_schemas import (
     ref,
     string,
 )
+from node.logs import LEVELS
 
-LOG_LEVELS = ["debug", "info", "warning", "error"]
+LOG_LEVELS = list(LEVELS)
 TARGET = string(pattern="^[0-9a-f]{64}$", description="the target, 64 hex digits")
 FEE_RATE = {"type": "number", "minimum": 0, "description": "base units per byte"}
 
