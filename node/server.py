@@ -351,7 +351,8 @@ class Node:
                     tasks.create_task(notifier.run(), name="block-notify")
                 tasks.create_task(self._report_status(), name="status")
                 if self.config.stop_at_height is not None:
-                    tasks.create_task(stop_at_height(self, self.config.stop_at_height))
+                    stop = stop_at_height(self, self.config.stop_at_height)
+                    tasks.create_task(stop, name="stop-at-height")
                 self.started_at = time.time()
                 self.started.set()
         finally:

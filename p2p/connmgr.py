@@ -338,12 +338,15 @@ class ConnectionManager(ConnectionControls):
         return peer
 
     async def _start_peer(self, peer: Peer) -> asyncio.Task[None] | None:
-        reason = SHUTDOWN if self._stopping else None if self._active.is_set() else NETWORK_OFF
-        try:
-            if reason is None:  # activity turned off while this one was connecting: close it
-                return self._spawn(self._run_peer(peer))
-        except ConnectionLimit:  # shutting down
+        if self._stopping:
             reason = SHUTDOWN
+        elif not self._active.is_set():  # turned off while this one was connecting
+            reason = NETWORK_OFF
+        else:
+            try:
+                return self._spawn(self._run_peer(peer))
+            except ConnectionLimit:  # shutting down
+                reason = SHUTDOWN
         self._forget(peer)
         await peer.aclose(reason)
         return None

@@ -35,8 +35,8 @@ def _filter_on_chain(ctx: ApiContext, block_hash: bytes) -> Json:
     entry = _active_or_404(ctx, block_hash)
     index = ctx.index_ready()
     found = index.block_filter(block_hash)
-    if found is None:  # caught up, so only a block the chain moved past during the call
-        raise ApiError(404, "not_in_active_chain", "filters are kept for the active chain only")
+    if found is None:  # a synced index has every active block's filter: a damaged database
+        raise ApiError(503, "index_unavailable", "the block filter index lacks this block")
     return {
         "block_hash": entry.hash_hex,
         "height": entry.height,
