@@ -12,9 +12,9 @@ Backends, with identical answers (tests/unit/consensus/test_nonce_search.py chec
   variant this CPU runs (``native_variants()``, fastest first: ``avx512-16way``,
   ``sha-ni-4way``, ``portable``), computes the midstate of the first 64 bytes once per call and
   releases the GIL for the whole scan. ``native:<variant>`` forces one variant.
-* ``hashlib`` — pure Python, always available: the midstate is computed once with
-  ``hashlib.sha256().update(first64)`` and ``.copy()``-ed per nonce; the per-nonce calls are
-  chained with ``map`` so no Python bytecode runs per nonce.
+* ``hashlib`` — pure Python, always available: the midstate is computed once with a hashlib
+  SHA-256 object (the builtin one on Python 3.11, OpenSSL's otherwise) and ``.copy()``-ed per
+  nonce; the per-nonce calls are chained with ``map`` so no Python bytecode runs per nonce.
 
 Which backend: the ``backend`` argument, else the ``SEEDCHAIN_POW_BACKEND`` environment
 variable (``native`` / ``hashlib`` / ``native:<variant>``), else ``default_backend()``
@@ -28,10 +28,12 @@ pure (no threads, logging, asyncio, clock or randomness).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import re
+import sys
 from collections.abc import Callable, Mapping
 from itertools import repeat
 from types import ModuleType
@@ -64,10 +66,6 @@ NONCE_SPACE = 2**32
 HEADER76_SIZE = 76
 MAX_HASH = 2**256 - 1
 
-# The hashlib backend hashes this many nonces per batch of chained ``map`` calls (a multiple of
-# 256; 2,048 and more run slower here: the batch's objects no longer stay in the CPU's cache).
-_HASHLIB_BATCH = 1024
-_HASH_TYPE = type(hashlib.sha256())
 _FIRST_BYTES = [bytes((value,)) for value in range(256)]
 
 
@@ -152,59 +150,69 @@ def search_nonce(
 
 
 def _search_hashlib(header76: bytes, target: int, start: int, count: int) -> int | None:
-    """Pure-Python backend: midstates once, then per batch of nonces a chain of C-level ``map``
-    calls (copy a midstate, append the nonce's last bytes, digest, hash again), and a regex scan
-    of the digests' most significant bytes to find candidates for the exact comparison.
+    """Pure-Python backend: midstates once, then per run of 256 nonces a chain of C-level
+    ``map`` calls (copy a midstate, append the nonce's last bytes, digest, hash again), and a
+    regex scan of the digests' most significant bytes to find candidates for the exact
+    comparison.
 
     The nonce's first byte (header byte 76) goes into 256 midstates made once per call, so per
-    nonce only a copy of the right one and the three higher bytes, the same ``bytes`` for 256
-    nonces, are needed: nothing is packed per nonce. The second hash (a 32-byte message) uses
-    hashlib's builtin SHA-256, whose object costs less to make and free than OpenSSL's; the first
-    keeps OpenSSL's cheaper ``digest``.
+    nonce only a copy of the right one and the three higher bytes, the same ``bytes`` for the
+    whole run, are needed: nothing is packed per nonce.
+
+    On Python 3.11 both hashes use hashlib's builtin SHA-256 (see :func:`_choose_hasher`): its
+    objects live in Python's own allocator. OpenSSL's compress faster, but each copy and
+    digest ``malloc``-s two contexts, and with a run's contexts alive at once glibc's
+    per-thread cache overflows into its slow paths; together that costs more than the builtin
+    compression (docs/pow-engine.md has the measurements). A run is one batch: at 256 objects
+    alive, the cyclic garbage collector (700 new objects) is not set off by the batch itself.
     """
-    base = hashlib.sha256(header76[:64])
+    hasher, hasher_digest = _hasher()
+    base = hasher(header76[:64])
     base.update(header76[64:])  # 12 bytes: only buffered, still the 64-byte midstate
-    copy, update, digest = _HASH_TYPE.copy, _HASH_TYPE.update, _HASH_TYPE.digest
+    kind = type(base)
+    copy, update, digest = kind.copy, kind.update, kind.digest
     midstates = list(map(copy, repeat(base, 256)))
     any(map(update, midstates, _FIRST_BYTES))  # 13 bytes buffered, one per nonce low byte
-    second, second_digest = _second_hash()
     top_byte = target >> 248
     # A digest whose most significant byte (byte 31) exceeds the target's cannot meet it.
     candidate = re.compile(b"[\\x00-\\x%02x]" % top_byte)
     end = start + count
-    batch_start = start
-    while batch_start < end:
-        batch_end = min(end, (batch_start // _HASHLIB_BATCH + 1) * _HASHLIB_BATCH)
-        sources: list[Any] = []
-        suffixes: list[bytes] = []
-        group = batch_start
-        while group < batch_end:  # runs of nonces sharing their three higher bytes
-            group_end = min(batch_end, (group | 0xFF) + 1)
-            low = group & 0xFF
-            sources += midstates[low : low + group_end - group]
-            suffixes += [(group >> 8).to_bytes(3, "little")] * (group_end - group)
-            group = group_end
+    run = start
+    while run < end:  # runs of nonces sharing their three higher bytes
+        run_end = min(end, (run | 0xFF) + 1)
+        low = run & 0xFF
+        sources = midstates if run_end - run == 256 else midstates[low : low + run_end - run]
         contexts = list(map(copy, sources))
-        any(map(update, contexts, suffixes))
-        digests = b"".join(map(second_digest, map(second, map(digest, contexts))))
+        any(map(update, contexts, repeat((run >> 8).to_bytes(3, "little"))))
+        digests = b"".join(map(hasher_digest, map(hasher, map(digest, contexts))))
         del contexts
         top_bytes = digests[31::32]
         match = candidate.search(top_bytes)
         while match is not None:
             index = match.start()
             if int.from_bytes(digests[32 * index : 32 * index + 32], "little") <= target:
-                return batch_start + index
+                return run + index
             match = candidate.search(top_bytes, index + 1)
-        batch_start = batch_end
+        run = run_end
     return None
 
 
+_Hasher = tuple[Callable[[bytes], Any], Callable[[Any], bytes]]
+
+
 @functools.cache
-def _second_hash() -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
-    """SHA-256 for the 32-byte second message: hashlib's builtin one where it has it."""
-    constructor: Callable[[bytes], Any]
-    try:
-        constructor = getattr(hashlib, "__get_builtin_constructor")("sha256")
-    except (AttributeError, ValueError, ImportError):  # a Python without the builtin module
-        constructor = hashlib.sha256
+def _hasher() -> _Hasher:
+    """The hashlib backend's SHA-256 constructor and its ``digest`` on this interpreter."""
+    return _choose_hasher(sys.version_info[:2])
+
+
+def _choose_hasher(version: tuple[int, int]) -> _Hasher:
+    """Python 3.11's builtin SHA-256 (a plain C object in Python's own allocator) where it is
+    there; OpenSSL's otherwise, and from 3.12 on, whose builtin SHA-256 (HACL*) allocates its
+    state with ``malloc`` on every copy and runs about 10% slower here than OpenSSL's."""
+    constructor: Callable[[bytes], Any] = hashlib.sha256
+    if version < (3, 12):
+        # A Python built without the builtin module keeps OpenSSL's.
+        with contextlib.suppress(AttributeError, ValueError, ImportError):
+            constructor = getattr(hashlib, "__get_builtin_constructor")("sha256")
     return constructor, type(constructor(b"")).digest

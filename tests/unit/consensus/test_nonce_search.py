@@ -248,9 +248,9 @@ def test_hashlib_backend_without_the_builtin_sha256(monkeypatch: pytest.MonkeyPa
     from consensus import nonce_search
 
     monkeypatch.delattr(hashlib, "__get_builtin_constructor")
-    fallback = nonce_search._second_hash.__wrapped__()
+    fallback = nonce_search._hasher.__wrapped__()
     assert fallback[0] is hashlib.sha256
-    monkeypatch.setattr(nonce_search, "_second_hash", lambda: fallback)
+    monkeypatch.setattr(nonce_search, "_hasher", lambda: fallback)
     header76 = GENESIS[:76]
     exact = int.from_bytes(sha256d(GENESIS), "little")
     assert search_nonce(header76, exact, GENESIS_NONCE - 5000, 6000, backend=HASHLIB) == (
@@ -261,3 +261,15 @@ def test_hashlib_backend_without_the_builtin_sha256(monkeypatch: pytest.MonkeyPa
     for case in range(200):
         header76, target, start, count, expected = _random_case(rng, case)
         assert search_nonce(header76, target, start, count, backend=HASHLIB) == expected
+
+
+def test_hashlib_backend_picks_its_sha256_by_interpreter() -> None:
+    """Python 3.11's builtin SHA-256 where hashlib has it; OpenSSL's from 3.12 on (HACL*)."""
+    from consensus import nonce_search
+
+    assert nonce_search._choose_hasher((3, 12))[0] is hashlib.sha256
+    assert nonce_search._choose_hasher((3, 13))[0] is hashlib.sha256
+    builtin = nonce_search._choose_hasher((3, 11))
+    if hasattr(hashlib, "__get_builtin_constructor"):
+        assert builtin[0] is not hashlib.sha256
+    assert builtin[1](builtin[0](b"abc")) == hashlib.sha256(b"abc").digest()
