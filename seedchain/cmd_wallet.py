@@ -56,6 +56,7 @@ from seedchain.wallet_commands_setup import (
     cmd_restore,
 )
 from seedchain.wallet_secrets import MAX_SECRET_FILE, read_password, read_secret_file
+from seedchain.wallet_send_args import add_fee_payer_options
 
 __all__ = [
     "MAX_SECRET_FILE",
@@ -238,6 +239,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="coin control: spend only these coins, or the coins of these addresses"
         " (repeatable; with 'max', all of them)",
     )
+    add_fee_payer_options(send)
     _unsigned(send)
     _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,13 +35,13 @@ from seedchain.wallet_output import (
     print_table,
     status_text,
 )
+from seedchain.wallet_send_args import send_request
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
     from wallet.engine import WalletSession
     from wallet.history import HistoryEntry, WalletCoin
-    from wallet.payuri import PaymentRequest
     from wallet.results import BumpResult
 
 
@@ -197,19 +196,12 @@ def cmd_utxos(args: argparse.Namespace) -> int:
     return 0
 
 
-SEND_ALL = "max"
-
-
 def cmd_send(args: argparse.Namespace) -> int:
     from wallet.coincontrol import parse_choice
 
     location = wallet_location(args)
-    request = _payment_request(args, location.params)
-    if request is not None:
-        assert request.amount is not None
-        payments, sweep_to = [(request.address, request.amount)], None
-    else:
-        payments, sweep_to = _recipients(args, location.params)
+    asked = send_request(args, location.params)
+    request = asked.request
     fee_rate = fee_rate_option(args)
     only = parse_choice(args.coin_from or [], location.params)
     if args.unsigned and args.dry_run:
@@ -218,12 +210,17 @@ def cmd_send(args: argparse.Namespace) -> int:
     unsigned = unsigned_path is not None
 
     async def body(session: WalletSession) -> Any:
-        if sweep_to is not None:
+        if asked.sweep_to is not None:
             return await session.send_all(
-                sweep_to, fee_rate, dry_run=args.dry_run, only=only, unsigned=unsigned
+                asked.sweep_to, fee_rate, dry_run=args.dry_run, only=only, unsigned=unsigned
             )
         return await session.send_many(
-            payments, fee_rate, dry_run=args.dry_run, only=only, unsigned=unsigned
+            asked.payments,
+            fee_rate,
+            dry_run=args.dry_run,
+            only=only,
+            unsigned=unsigned,
+            subtract_fee_from=asked.subtract_fee_from,
         )
 
     result = with_session(args, body)
@@ -251,62 +248,13 @@ def cmd_send(args: argparse.Namespace) -> int:
             (
                 "fee",
                 f"{format_coins(result.fee)} ({format_rate(result.fee_rate)}, {result.size} bytes)"
-                + (", taken from the amount" if result.sent_all else ""),
+                + (", taken from the amount" if result.fee_from_amount else ""),
             ),
             ("change", "none" if result.change is None else format_coins(result.change)),
             *([("dry run", "the node would accept it; nothing sent")] if result.dry_run else []),
         ]
     )
     return 0
-
-
-def _recipients(args: argparse.Namespace, params: Any) -> tuple[list[tuple[str, int]], str | None]:
-    """``send ADDRESS AMOUNT [ADDRESS AMOUNT ...]``: the payments, or (``AMOUNT`` ``max``) no
-    payments and the one address to send everything to; checked before the password."""
-    from wallet.amounts import parse_amount
-    from wallet.engine import parse_address
-
-    if args.amount is None:
-        raise CommandError("give AMOUNT after ADDRESS (coins, or 'max')")
-    words = [args.address, args.amount, *args.more]
-    if len(words) % 2:
-        raise CommandError(
-            f"recipient {words[-1][:100]!r} has no amount: give ADDRESS AMOUNT pairs"
-        )
-    pairs = list(zip(words[0::2], words[1::2], strict=True))
-    for address, _ in pairs:
-        parse_address(address, params)
-    if any(amount.strip().lower() == SEND_ALL for _, amount in pairs):
-        if len(pairs) > 1:
-            raise CommandError(f"amount {SEND_ALL!r} sends everything to one address only")
-        return [], args.address
-    return [(address, parse_amount(amount)) for address, amount in pairs], None
-
-
-def _payment_request(args: argparse.Namespace, params: Any) -> PaymentRequest | None:
-    """``send URI [AMOUNT]``: the request, its amount settled (the URI's, or AMOUNT when the URI
-    names none; both must agree); None for a plain ``send ADDRESS AMOUNT``."""
-    from wallet.amounts import parse_amount
-    from wallet.payuri import is_uri, parse_uri
-
-    if not is_uri(args.address):
-        return None
-    if args.more:
-        raise CommandError("a payment URI pays one recipient: send URI [AMOUNT]")
-    request = parse_uri(args.address, params)
-    given = None
-    if args.amount is not None:
-        if args.amount.strip().lower() == SEND_ALL:
-            raise CommandError(f"{SEND_ALL!r} does not go with a payment URI")
-        given = parse_amount(args.amount)
-    if request.amount is not None and given is not None and given != request.amount:
-        raise CommandError(
-            f"the URI asks for {format_coins(request.amount)}, AMOUNT says {format_coins(given)}"
-        )
-    amount = request.amount if request.amount is not None else given
-    if amount is None:
-        raise CommandError("the URI names no amount: give AMOUNT after it")
-    return replace(request, amount=amount)
 
 
 def _on_txid(

@@ -124,10 +124,10 @@ def select_coins(
     """
     policy = fee if isinstance(fee, FeePolicy) else FeePolicy(fee)
     payments = tuple(payments)
-    amount = _check_payments(payments, dust_relay_fee_rate)
-    preset = _unique(preset)
+    amount = check_payments(payments, dust_relay_fee_rate)
+    preset = unique_coins(preset)
     taken = {coin.outpoint for coin in preset} | set(exclude)
-    candidates = [coin for coin in _unique(coins) if coin.outpoint not in taken]
+    candidates = [coin for coin in unique_coins(coins) if coin.outpoint not in taken]
     economic = sorted(
         (coin for coin in candidates if _effective_value(coin, policy.rate) > 0),
         key=lambda coin: (-_effective_value(coin, policy.rate), coin.outpoint.key()),
@@ -177,7 +177,7 @@ def select_all(
     """
     policy = fee if isinstance(fee, FeePolicy) else FeePolicy(fee)
     chosen = sorted(
-        (coin for coin in _unique(coins) if coin.outpoint not in exclude),
+        (coin for coin in unique_coins(coins) if coin.outpoint not in exclude),
         key=lambda coin: coin.outpoint.key(),
     )
     total = sum(coin.value for coin in chosen)
@@ -203,7 +203,9 @@ def select_all(
     return Selection(tuple(chosen), (TxOut(value, lock),), 0, fee, size, "all")
 
 
-def _check_payments(payments: Sequence[TxOut], dust_relay_fee_rate: int) -> int:
+def check_payments(payments: Sequence[TxOut], dust_relay_fee_rate: int) -> int:
+    """The payments' total; :class:`InvalidAmount` if there are none, or one is zero, dust or
+    over ``MAX_MONEY``, or together they are."""
     if not payments:
         raise InvalidAmount("a transaction needs at least one payment")
     for payment in payments:
@@ -221,7 +223,8 @@ def _check_payments(payments: Sequence[TxOut], dust_relay_fee_rate: int) -> int:
     return amount
 
 
-def _unique(coins: Iterable[SpendableCoin]) -> list[SpendableCoin]:
+def unique_coins(coins: Iterable[SpendableCoin]) -> list[SpendableCoin]:
+    """``coins`` in order, each outpoint once."""
     seen: set[OutPoint] = set()
     result = []
     for coin in coins:

@@ -15,7 +15,7 @@ from consensus.transaction import OutPoint
 @dataclass(frozen=True)
 class SendResult:
     txid: bytes
-    payments: tuple[tuple[str, int], ...]  # (address, units) per recipient, as asked
+    payments: tuple[tuple[str, int], ...]  # (address, units) per recipient: what each gets
     fee: int
     fee_rate: int
     size: int
@@ -25,6 +25,7 @@ class SendResult:
     raw: bytes | None = None  # the signed transaction, for a dry run (nothing was sent)
     verdict: dict[str, Any] | None = None  # a dry run: the node's POST /v1/tx/test answer
     unsigned_file: bytes | None = None  # --unsigned: the transaction file (wallet.offline)
+    fee_from_amount: bool = False  # the recipients paid the fee (sent_all, or subtract_fee_from)
 
     @property
     def dry_run(self) -> bool:
@@ -47,6 +48,7 @@ class SendResult:
             "address": self.address,
             "payments": [{"address": a, "amount": v} for a, v in self.payments],
             "sent_all": self.sent_all,
+            "fee_from_amount": self.fee_from_amount,
             "fee": self.fee,
             "fee_rate": self.fee_rate,
             "size": self.size,

@@ -55,11 +55,14 @@ async def send_payments(
     dry_run: bool = False,
     only: CoinChoice | None = None,
     unsigned: bool = False,
+    subtract_fee_from: Sequence[int] = (),
 ) -> SendResult:
     """Pay each ``(address, units)`` in one transaction
     (:meth:`wallet.session.WalletSession.send_many`): sync, select among spendable coins not
     reserved by a pending send (among the coins ``only`` names, if given), build, save,
-    broadcast. An address may appear once (as Bitcoin Core's ``sendmany``)."""
+    broadcast. An address may appear once (as Bitcoin Core's ``sendmany``). The payments
+    ``subtract_fee_from`` names (indexes) pay the fee, split equally (Core's
+    ``subtractfeefromamount``); the result then shows what they receive."""
     asked, outputs = _recipients(session, payments)
     coins, rate, meta = await _prepare(session, fee_rate, only)
     built = build_payments(
@@ -70,8 +73,20 @@ async def send_payments(
         meta.next_change,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
+        subtract_fee_from=subtract_fee_from,
     )
-    return await _finish(session, meta, built, asked, rate, dry_run=dry_run, unsigned=unsigned)
+    received = built.paid()  # below the asked amounts where they paid the fee
+    sent = tuple((a, received[out.lock]) for (a, _), out in zip(asked, outputs, strict=True))
+    return await _finish(
+        session,
+        meta,
+        built,
+        sent,
+        rate,
+        dry_run=dry_run,
+        unsigned=unsigned,
+        fee_from_amount=bool(subtract_fee_from),
+    )
 
 
 async def send_all(
@@ -101,9 +116,7 @@ async def send_all(
     )
 
 
-async def rate_or_estimate(
-    session: WalletSession, fee_rate: int | None, minimum: int = 1
-) -> int:
+async def rate_or_estimate(session: WalletSession, fee_rate: int | None, minimum: int = 1) -> int:
     """``fee_rate`` when given, else the node's estimate for 6 blocks, at least ``minimum``
     (a bump or a child must pay more than what it helps)."""
     if fee_rate is not None:
@@ -132,6 +145,7 @@ async def _finish(
     sent_all: bool = False,
     dry_run: bool = False,
     unsigned: bool = False,
+    fee_from_amount: bool = False,
 ) -> SendResult:
     """Record ``built`` as a pending send and broadcast it; or, for a dry run, only ask the
     node's verdict (``POST /v1/tx/test``), saving, reserving and sending nothing; or
@@ -164,20 +178,25 @@ async def _finish(
         raw,
         verdict,
         document,
+        sent_all or fee_from_amount,
     )
 
 
 async def record_pending(
-    session: WalletSession, meta: WalletMetadata, built: BuiltTransaction, *, sweep: bool = False
+    session: WalletSession,
+    meta: WalletMetadata,
+    built: BuiltTransaction,
+    *,
+    sweep: bool = False,
+    replaces: bytes | None = None,
 ) -> None:
     """Record ``built`` as a pending send (reserving its coins and, if it has change, its
     change key), save, broadcast (:meth:`WalletSession.commit_and_broadcast`)."""
     change_index = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, change_index), sweep=sweep)
+    send = replace(_pending(built, change_index), sweep=sweep, replaces=replaces)
+    next_change = meta.next_change if change_index is None else change_index + 1
     updated = replace(
-        meta,
-        next_change=meta.next_change + (1 if built.change_vout is not None else 0),
-        pending=list(meta.pending),
+        meta, next_change=max(meta.next_change, next_change), pending=list(meta.pending)
     )
     updated.add_pending(send)
     await session.commit_and_broadcast(updated, built)
@@ -341,17 +360,10 @@ async def broadcast_checked(session: WalletSession, checked: Checked) -> None:
     if not built.signed:
         raise InvalidInput("the transaction is not signed yet: sign it with `wallet sign`")
     await session.sync()
-    meta = session.reconciled()
-    change_index = None if built.change_key is None else built.change_key.index
-    send = replace(
-        _pending(built, change_index), sweep=checked.file.sweep, replaces=checked.file.replaces
+    file = checked.file
+    await record_pending(
+        session, session.reconciled(), built, sweep=file.sweep, replaces=file.replaces
     )
-    next_change = meta.next_change if change_index is None else change_index + 1
-    updated = replace(
-        meta, next_change=max(meta.next_change, next_change), pending=list(meta.pending)
-    )
-    updated.add_pending(send)
-    await session.commit_and_broadcast(updated, built)
 
 
 def _pending(built: BuiltTransaction, change_index: int | None) -> PendingSend:

@@ -287,12 +287,20 @@ class WalletSession:
         dry_run: bool = False,
         only: CoinChoice | None = None,
         unsigned: bool = False,
+        subtract_fee_from: Sequence[int] = (),
     ) -> SendResult:
         """Pay each ``(address, units)`` in one transaction (``dry_run``: build, sign and ask
         the node's verdict, but save and send nothing; ``only``: spend only these coins;
-        ``unsigned``: return the transaction file to sign elsewhere, ``wallet.offline``)."""
+        ``unsigned``: return the transaction file to sign elsewhere, ``wallet.offline``;
+        ``subtract_fee_from``: the payments, by index, that pay the fee)."""
         return await send_payments(
-            self, payments, fee_rate, dry_run=dry_run, only=only, unsigned=unsigned
+            self,
+            payments,
+            fee_rate,
+            dry_run=dry_run,
+            only=only,
+            unsigned=unsigned,
+            subtract_fee_from=subtract_fee_from,
         )
 
     async def send_all(

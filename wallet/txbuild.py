@@ -23,6 +23,7 @@ from consensus.signing import sign_transaction
 from consensus.transaction import OutPoint, Transaction, TxOut, Witness
 from wallet.coinselect import FeePolicy, Selection, SpendableCoin, select_all, select_coins
 from wallet.errors import FeeBumpError, WalletError
+from wallet.feefromamount import select_subtracting_fee
 from wallet.keys import CHANGE, KeyId, KeySource
 
 TX_VERSION = 1
@@ -49,6 +50,11 @@ class BuiltTransaction:
     @property
     def inputs(self) -> frozenset[OutPoint]:
         return frozenset(self.tx.inputs)
+
+    def paid(self) -> dict[bytes, int]:
+        """The value of each output but the change, by lock."""
+        outputs = self.tx.outputs
+        return {out.lock: out.value for vout, out in enumerate(outputs) if vout != self.change_vout}
 
 
 def build_payment(
@@ -102,9 +108,12 @@ def build_payments(
     *,
     exclude: Collection[OutPoint] = frozenset(),
     locktime: int = 0,
+    subtract_fee_from: Sequence[int] = (),
 ) -> BuiltTransaction:
     """Pay each of ``payments`` from ``coins`` at ``fee_rate`` units/byte, change (if any) to
-    the change key ``change_index``; sign for ``chain_id``.
+    the change key ``change_index``; sign for ``chain_id``. With ``subtract_fee_from``
+    (indexes into ``payments``) those payments pay the fee
+    (:func:`wallet.feefromamount.select_subtracting_fee`).
 
     Raises :class:`~wallet.errors.InsufficientFunds`, :class:`~wallet.errors.InvalidAmount`
     or :class:`~wallet.errors.InvalidFeeRate` from coin selection. Coins in ``exclude`` are
@@ -112,14 +121,20 @@ def build_payments(
     """
     change_key = KeyId(CHANGE, change_index)
     change_lock = keys.by_id(change_key).lock
-    selection = select_coins(
-        coins,
-        payments,
-        fee_rate,
-        change_lock,
-        exclude=exclude,
-        locktime=locktime,
-    )
+    if subtract_fee_from:
+        selection = select_subtracting_fee(
+            coins,
+            payments,
+            fee_rate,
+            change_lock,
+            subtract_fee_from,
+            exclude=exclude,
+            locktime=locktime,
+        )
+    else:
+        selection = select_coins(
+            coins, payments, fee_rate, change_lock, exclude=exclude, locktime=locktime
+        )
     return _assemble(keys, selection, (change_lock, change_key), chain_id, locktime)
 
 
@@ -209,9 +224,7 @@ def bump_sweep(
     return built
 
 
-def _fee_to_outbid(
-    original: Transaction, spent: Sequence[SpendableCoin], new_fee_rate: int
-) -> int:
+def _fee_to_outbid(original: Transaction, spent: Sequence[SpendableCoin], new_fee_rate: int) -> int:
     """The fee ``original`` pays (``spent`` being its coins, in input order); ``FeeBumpError``
     unless ``new_fee_rate`` is above its rate. Both kinds of bump start here."""
     if tuple(coin.outpoint for coin in spent) != original.inputs:

@@ -100,6 +100,30 @@ def test_send_receive_and_restore(tmp_path: Path) -> None:
         assert (info["next_receive"], info["next_change"]) == (1, 1)
 
 
+def test_recipients_pay_the_fee(tmp_path: Path) -> None:
+    """``send --subtract-fee`` / ``--subtract-fee-from`` (Core's ``subtractfeefromamount``):
+    the recipients get the amounts less the fee, our change is whole."""
+    with run_node(tmp_path) as node:
+        alice, bob = Wallet(tmp_path / "alice", node), Wallet(tmp_path / "bob", node)
+        alice.create()
+        bob.create()
+        first, second = bob.address(), bob.address()
+        node.generate(101, alice.address())
+        one = alice.json("send", first, "1", "--subtract-fee", "--fee-rate", "3")
+        assert one["fee_from_amount"] is True and one["change"] == SUBSIDY - COIN
+        assert one["amount"] + one["fee"] == COIN and one["fee"] >= 3 * one["size"]
+        node.generate(1, ELSEWHERE)
+        two = alice.json(
+            "send", first, "2", second, "3", "--subtract-fee-from", second, "--fee-rate", "2"
+        )
+        amounts = {p["address"]: p["amount"] for p in two["payments"]}
+        assert amounts == {first: 2 * COIN, second: 3 * COIN - two["fee"]}
+        human = alice.run("send", first, "0.5", "--subtract-fee", "--dry-run").stdout
+        assert "taken from the amount" in human
+        node.generate(1, ELSEWHERE)
+        assert bob.json("balance")["confirmed"] == COIN - one["fee"] + 5 * COIN - two["fee"]
+
+
 def test_send_to_many_then_everything(tmp_path: Path) -> None:
     with run_node(tmp_path) as node:
         alice, bob = Wallet(tmp_path / "alice", node), Wallet(tmp_path / "bob", node)
@@ -188,6 +212,14 @@ def test_bad_input_changes_nothing(tmp_path: Path) -> None:
             (("send", bob, "1", main_net), None, ["has no amount"]),
             (("send", bob, "1", bad_checksum, "1"), None, ["invalid address", "checksum"]),
             (("send", bob, "max", carol, "1"), None, ["one address only"]),
+            (("send", bob, "max", "--subtract-fee"), None, ["already takes the fee"]),
+            (("send", bob, "1", "--subtract-fee-from", carol), None, ["not a recipient"]),
+            (("send", bob, "1", "--subtract-fee", "--subtract-fee-from", bob), None, ["not both"]),
+            (
+                ("send", bob, "0.00001", "--subtract-fee", "--fee-rate", "40"),
+                None,
+                ["too small to pay its share"],
+            ),
             (("password", "--new-password-file", str(wrong)), wrong, ["wrong password"]),
             (("address", "--index", "-1"), None, ["--index"]),
         ]
