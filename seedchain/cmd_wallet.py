@@ -56,7 +56,7 @@ from seedchain.wallet_commands_setup import (
     cmd_restore,
 )
 from seedchain.wallet_secrets import MAX_SECRET_FILE, read_password, read_secret_file
-from seedchain.wallet_send_args import add_fee_payer_options
+from seedchain.wallet_send_args import add_decrease_payment_option, add_fee_payer_options
 
 __all__ = [
     "MAX_SECRET_FILE",
@@ -248,6 +248,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bump", parents=[common], help="replace an unconfirmed send with a higher fee (RBF)"
     )
     bump.add_argument("txid", metavar="TXID")
+    add_decrease_payment_option(bump)
     _unsigned(bump)
     _fee_rate(bump, "units per byte (default: the estimate, at least 1 above the original's rate)")
     bump.set_defaults(wallet_handler=cmd_bump)

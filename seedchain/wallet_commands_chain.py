@@ -293,7 +293,11 @@ def cmd_cpfp(args: argparse.Namespace) -> int:
 
 def cmd_bump(args: argparse.Namespace) -> int:
     path = None if args.unsigned is None else new_file(args.unsigned)
-    result = _on_txid(args, lambda s, txid, rate: s.bump(txid, rate, unsigned=path is not None))
+    unsigned, decrease = path is not None, args.decrease_payment
+    result = _on_txid(
+        args,
+        lambda s, txid, rate: s.bump(txid, rate, unsigned=unsigned, decrease_payment=decrease),
+    )
     return _print_replacement(args, result, path)
 
 

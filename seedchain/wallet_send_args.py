@@ -1,7 +1,7 @@
 """``seedchain wallet send``'s arguments, checked before the password is asked: the
 recipients (``ADDRESS AMOUNT`` pairs, ``max``, or a payment URI) and which of them pay the fee
 (``--subtract-fee``, ``--subtract-fee-from ADDRESS``: Bitcoin Core's
-``subtractfeefromamount``).
+``subtractfeefromamount``); ``bump --decrease-payment``.
 
 May import the standard library, the ``seedchain`` modules ``cli`` and ``wallet_output``, and
 ``wallet`` (lazily); never ``node``, ``p2p``, ``pool`` or ``mining``.
@@ -19,7 +19,13 @@ from seedchain.wallet_output import format_coins
 if TYPE_CHECKING:
     from wallet.payuri import PaymentRequest
 
-__all__ = ["SEND_ALL", "SendRequest", "add_fee_payer_options", "send_request"]
+__all__ = [
+    "SEND_ALL",
+    "SendRequest",
+    "add_decrease_payment_option",
+    "add_fee_payer_options",
+    "send_request",
+]
 
 SEND_ALL = "max"
 
@@ -46,6 +52,15 @@ def add_fee_payer_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="ADDRESS",
         help="this recipient pays the fee (repeatable: those named split it)",
+    )
+
+
+def add_decrease_payment_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--decrease-payment",
+        action="store_true",
+        help="the payments pay the extra fee (same coins, same change); the default takes it"
+        " from the change, then from other confirmed coins",
     )
 
 

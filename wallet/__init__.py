@@ -41,7 +41,8 @@ from wallet.keystore import (
 )
 from wallet.metadata import PendingSend, WalletMetadata, WalletPaths, load_metadata, save_metadata
 from wallet.mnemonic import generate_mnemonic, mnemonic_to_seed, validate_mnemonic
-from wallet.txbuild import BuiltTransaction, build_payment, bump_fee, check_replacement
+from wallet.txbuild import BuiltTransaction, build_payment
+from wallet.txreplace import bump_fee, check_replacement
 
 __all__ = [
     "CHANGE",

@@ -39,7 +39,7 @@ from wallet.coinselect import (
 from wallet.errors import InsufficientFunds, InvalidAmount
 from wallet.txsize import signed_tx_size
 
-__all__ = ["SUBTRACT_FEE", "select_subtracting_fee"]
+__all__ = ["SUBTRACT_FEE", "reduce_payments", "select_subtracting_fee"]
 
 SUBTRACT_FEE = "subtract_fee"
 """``Selection.algorithm`` of these selections."""
@@ -123,6 +123,23 @@ def _split(
     outputs = [*payments, TxOut(change, change_lock)] if change else list(payments)
     needed = policy.fee_for_size(signed_tx_size(outpoints, outputs, locktime=locktime))
     owed = max(0, needed - (excess - change))
+    reduced = reduce_payments(payments, payers, owed, dust_relay_fee_rate)
+    final = [*reduced, TxOut(change, change_lock)] if change else reduced
+    size = signed_tx_size(outpoints, final, locktime=locktime)
+    fee = total - sum(payment.value for payment in reduced) - change
+    return Selection(tuple(chosen), tuple(reduced), change, fee, size, SUBTRACT_FEE)
+
+
+def reduce_payments(
+    payments: Sequence[TxOut],
+    payers: Iterable[int],
+    owed: int,
+    dust_relay_fee_rate: int = DUST_RELAY_FEE_RATE,
+) -> list[TxOut]:
+    """``payments`` with ``owed`` units taken from those ``payers`` names (indexes), split
+    equally, the first named paying what does not divide. :class:`InvalidAmount` when one
+    would fall below the dust threshold."""
+    payers = tuple(payers)
     share, remainder = divmod(owed, len(payers))
     reduced = list(payments)
     for position, index in enumerate(payers):
@@ -132,11 +149,8 @@ def _split(
         if value < dust:
             raise InvalidAmount(
                 f"the payment of {format_amount(payment.value)} is too small to pay its share"
-                f" of the {format_amount(needed)} fee: {format_amount(value)} would be left,"
+                f" of {format_amount(owed)} in fees: {format_amount(value)} would be left,"
                 f" below the dust threshold of {format_amount(dust)}"
             )
         reduced[index] = TxOut(value, payment.lock)
-    final = [*reduced, TxOut(change, change_lock)] if change else reduced
-    size = signed_tx_size(outpoints, final, locktime=locktime)
-    fee = total - sum(payment.value for payment in reduced) - change
-    return Selection(tuple(chosen), tuple(reduced), change, fee, size, SUBTRACT_FEE)
+    return reduced

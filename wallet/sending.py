@@ -1,5 +1,6 @@
-"""Building our sends and fee bumps: :func:`send_payment` (one recipient),
-:func:`send_payments` (several), :func:`send_all` (every coin) and :func:`bump_send`.
+"""Building our sends: :func:`send_payment` (one recipient), :func:`send_payments` (several),
+:func:`send_all` (every coin); the pending-send bookkeeping they share with
+:mod:`wallet.bumping` (fee bumps) and :mod:`wallet.cpfp`.
 
 May import the standard library, ``consensus`` and ``wallet`` modules (never ``node``, ``p2p``,
 ``pool``, ``mining`` or ``seedchain``). The functions take an open
@@ -16,24 +17,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from consensus.hashing import hash_to_hex
-from consensus.transaction import Transaction, TxOut
+from consensus.transaction import TxOut
 from wallet.coincontrol import CoinChoice, chosen_coins
 from wallet.coinselect import SpendableCoin
 from wallet.errors import (
-    FeeBumpError,
     InvalidAddress,
     InvalidAmount,
-    InvalidFeeBumpTarget,
     InvalidInput,
 )
-from wallet.history import CONFIRMED, CONFLICTED, WalletCoin, WalletView
-from wallet.keys import CHANGE, KeyId
+from wallet.history import WalletCoin
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.offline import Checked, unsigned_file
 from wallet.parsing import parse_address
-from wallet.results import BumpResult, SendResult
-from wallet.txbuild import BuiltTransaction, build_payments, build_sweep, bump_fee, bump_sweep
+from wallet.results import SendResult
+from wallet.txbuild import BuiltTransaction, build_payments, build_sweep
 from wallet.watch import NEEDS_KEYS, WatchOnlyWallet
 
 if TYPE_CHECKING:
@@ -132,7 +129,7 @@ async def _prepare(
     view = await session.sync()
     coins = view.spendable_coins() if only is None else chosen_coins(view, only)
     rate = await rate_or_estimate(session, fee_rate)
-    return [_spendable(coin) for coin in coins], rate, session.reconciled()
+    return [spendable(coin) for coin in coins], rate, session.reconciled()
 
 
 async def _finish(
@@ -193,7 +190,7 @@ async def record_pending(
     """Record ``built`` as a pending send (reserving its coins and, if it has change, its
     change key), save, broadcast (:meth:`WalletSession.commit_and_broadcast`)."""
     change_index = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, change_index), sweep=sweep, replaces=replaces)
+    send = replace(pending_send(built, change_index), sweep=sweep, replaces=replaces)
     next_change = meta.next_change if change_index is None else change_index + 1
     updated = replace(
         meta, next_change=max(meta.next_change, next_change), pending=list(meta.pending)
@@ -219,121 +216,8 @@ def _recipients(
     return asked, outputs
 
 
-async def _replaceable(
-    session: WalletSession, txid: bytes
-) -> tuple[WalletView, WalletMetadata, PendingSend, Transaction, list[SpendableCoin]]:
-    """Our unconfirmed send ``txid`` and what replacing it needs: the view, the metadata, the
-    pending send, the transaction and the coins it spends (in input order).
-    ``InvalidFeeBumpTarget`` / ``FeeBumpError`` when it cannot be replaced."""
-    view = await session.sync(rebroadcast=False)
-    meta = session.reconciled()
-    state = view.sends.get(txid)
-    original_send = next((p for p in meta.pending if p.txid == txid), None)
-    shown = hash_to_hex(txid)
-    if state is None or original_send is None:
-        if state is not None and state.status == CONFIRMED:
-            raise InvalidFeeBumpTarget(f"transaction {shown} is already confirmed")
-        if state is not None and state.status == CONFLICTED:
-            raise InvalidFeeBumpTarget(f"transaction {shown} is conflicted: nothing to bump")
-        if txid in view.txs:
-            raise InvalidFeeBumpTarget(
-                f"transaction {shown} was not sent by this wallet from here"
-                " (only pending sends of this wallet can be bumped)"
-            )
-        raise InvalidFeeBumpTarget(f"no pending send {shown} in this wallet")
-    original = Transaction.decode(original_send.raw)
-    _check_no_descendants(original, meta.pending, view)
-    spent = []
-    for outpoint in original.inputs:
-        out = view.output(outpoint)
-        key_id = None if out is None else view.owned.get(out.lock)
-        if out is None or key_id is None:
-            raise FeeBumpError(
-                f"cannot find the coin {outpoint} that {shown} spends; it cannot be bumped"
-            )
-        spent.append(SpendableCoin(outpoint, out.value, out.lock, key_id))
-    return view, meta, original_send, original, spent
-
-
-async def bump_send(
-    session: WalletSession, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
-) -> BumpResult:
-    """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
-    estimate, and at least one unit per byte above the original's rate); ``unsigned``: only
-    return the replacement's transaction file (:func:`_replace`)."""
-    view, meta, original_send, original, spent = await _replaceable(session, txid)
-    old_fee = original_send.fee
-    rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
-    fresh_change = original_send.change_index is None
-    change_index = meta.next_change if fresh_change else original_send.change_index
-    assert change_index is not None
-    add = [
-        _spendable(coin)
-        for coin in view.spendable_coins()
-        if coin.height is not None and coin.outpoint.txid != txid
-    ]
-    if original_send.sweep:
-        built = bump_sweep(original, spent, rate, session.keychain, session.params.chain_id)
-    else:
-        built = bump_fee(
-            original,
-            spent,
-            rate,
-            session.keychain,
-            session.params.chain_id,
-            change_vout=original_send.change_vout,
-            change_key=KeyId(CHANGE, change_index),
-            coins=add,
-            exclude=meta.reserved_outpoints(),
-        )
-    new_change = None if built.change_key is None else built.change_key.index
-    send = replace(_pending(built, new_change), replaces=txid, sweep=original_send.sweep)
-    advance = 1 if fresh_change and built.change_vout is not None else 0
-    document = await _replace(session, meta, built, send, advance, unsigned=unsigned)
-    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size, document)
-
-
-async def cancel_send(
-    session: WalletSession, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
-) -> BumpResult:
-    """Electrum's "cancel (double-spend)": replace our unconfirmed send ``txid`` by one that
-    spends the same coins back to a fresh change address of ours, at ``fee_rate`` (default:
-    the estimate, and at least one unit per byte above the original's rate). If it confirms
-    first, the payment never happens. The replacement is a one-output send, so ``bump`` can
-    raise its fee again."""
-    _view, meta, original_send, original, spent = await _replaceable(session, txid)
-    old_fee = original_send.fee
-    rate = await rate_or_estimate(session, fee_rate, old_fee // original.size + 1)
-    back_to = session.keychain.key(CHANGE, meta.next_change).lock
-    built = bump_sweep(
-        original, spent, rate, session.keychain, session.params.chain_id, to_lock=back_to
-    )
-    send = replace(_pending(built, None), replaces=txid, sweep=True)
-    document = await _replace(session, meta, built, send, 1, unsigned=unsigned)
-    return BumpResult(built.tx.txid, txid, built.fee, old_fee, rate, built.tx.size, document)
-
-
-async def _replace(
-    session: WalletSession,
-    meta: WalletMetadata,
-    built: BuiltTransaction,
-    send: PendingSend,
-    advance: int,
-    *,
-    unsigned: bool,
-) -> bytes | None:
-    """Record the replacement ``built`` as the pending ``send`` (``advance``: change keys it
-    takes) and broadcast it; or (``unsigned``) save only the change index and return its
-    transaction file, to sign elsewhere (``broadcast`` then records it, replacing the original)."""
-    if unsigned:
-        return draft(session, meta, built, advance, send.sweep, send.replaces)
-    updated = replace(meta, next_change=meta.next_change + advance, pending=list(meta.pending))
-    updated.add_pending(send)
-    await session.commit_and_broadcast(updated, built)
-    return None
-
-
-def _spendable(coin: WalletCoin) -> SpendableCoin:
+def spendable(coin: WalletCoin) -> SpendableCoin:
+    """A wallet coin as coin selection takes it."""
     return SpendableCoin(coin.outpoint, coin.value, coin.lock, coin.key_id)
 
 
@@ -366,7 +250,8 @@ async def broadcast_checked(session: WalletSession, checked: Checked) -> None:
     )
 
 
-def _pending(built: BuiltTransaction, change_index: int | None) -> PendingSend:
+def pending_send(built: BuiltTransaction, change_index: int | None) -> PendingSend:
+    """``built`` as ``wallet.json`` remembers a send of ours until it confirms."""
     return PendingSend(
         txid=built.tx.txid,
         raw=built.tx.encoded,
@@ -376,25 +261,3 @@ def _pending(built: BuiltTransaction, change_index: int | None) -> PendingSend:
         change_vout=built.change_vout,
         change_index=change_index,
     )
-
-
-def _check_no_descendants(
-    original: Transaction, pending: Sequence[PendingSend], view: WalletView
-) -> None:
-    """Refuse to bump a transaction whose outputs our other unconfirmed sends spend (the
-    replacement would evict them), as Bitcoin Core's ``bumpfee`` does."""
-    txid = original.txid
-    for send in pending:
-        if send.txid != txid and any(outpoint.txid == txid for outpoint in send.inputs):
-            raise FeeBumpError(
-                f"transaction {original.txid_hex} has an unconfirmed descendant in this wallet"
-                f" ({hash_to_hex(send.txid)}); wait for it to confirm"
-            )
-    for tx in view.txs.values():
-        if tx.confirmed or tx.txid == txid:
-            continue
-        if any(vin.outpoint.txid == txid for vin in tx.inputs):
-            raise FeeBumpError(
-                f"transaction {original.txid_hex} has an unconfirmed descendant"
-                f" ({tx.txid_hex}); a replacement would evict it"
-            )

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from wallet.abandon import AbandonResult, abandon_send
+from wallet.bumping import bump_send, cancel_send
 from wallet.coincontrol import CoinChoice
 from wallet.cpfp import CpfpResult, child_pays_for_parent
 from wallet.errors import (
@@ -51,13 +52,7 @@ from wallet.location import WalletLocation, keystore_info, read_metadata
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.parsing import FEE_TARGET, parse_address, rate_from_estimates
 from wallet.results import BumpResult, SendResult
-from wallet.sending import (
-    bump_send,
-    cancel_send,
-    send_all,
-    send_payment,
-    send_payments,
-)
+from wallet.sending import send_all, send_payment, send_payments
 from wallet.sync import NodeApi, ScanResult, scan
 from wallet.txbuild import BuiltTransaction
 from wallet.watch import NEEDS_KEYS, WatchKeychain, WatchOnlyWallet, read_watch_file
@@ -337,12 +332,20 @@ class WalletSession:
         return await abandon_send(self, txid)
 
     async def bump(
-        self, txid: bytes, fee_rate: int | None = None, *, unsigned: bool = False
+        self,
+        txid: bytes,
+        fee_rate: int | None = None,
+        *,
+        unsigned: bool = False,
+        decrease_payment: bool = False,
     ) -> BumpResult:
         """Replace our unconfirmed send ``txid`` by one paying ``fee_rate`` (default: the
         estimate, and at least one unit per byte above the original's rate); ``unsigned``:
-        only return the replacement's transaction file (``wallet.offline``)."""
-        return await bump_send(self, txid, fee_rate, unsigned=unsigned)
+        only return the replacement's transaction file (``wallet.offline``);
+        ``decrease_payment``: the payments pay the extra fee (``wallet.bumping``)."""
+        return await bump_send(
+            self, txid, fee_rate, unsigned=unsigned, decrease_payment=decrease_payment
+        )
 
     async def commit_and_broadcast(self, updated: WalletMetadata, built: BuiltTransaction) -> None:
         """Save ``updated`` (with the new pending send) first, then broadcast; a refusal puts

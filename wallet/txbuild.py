@@ -1,17 +1,12 @@
-"""Building and signing our transactions: payments, and fee bumps that replace them.
+"""Building and signing our transactions: payments, sends of everything, children that pay
+for their parent; :func:`assemble` also signs the fee bumps of :mod:`wallet.txreplace`.
 
 May import ``consensus`` (transaction, signing) and ``wallet`` modules (coinselect, errors,
-keys). No I/O: coins come in as arguments and the signed transaction goes out; broadcasting
-and remembering it are the caller's business.
+feefromamount, keys). No I/O: coins come in as arguments and the signed transaction goes out;
+broadcasting and remembering it are the caller's business.
 
 Inputs are sorted by outpoint and outputs by ``(value, lock)`` (BIP 69's idea), so the
 change output's position says nothing and the same selection always gives the same bytes.
-
-A fee bump follows Bitcoin Core's full-RBF rules (Seedchain has no opt-in signal: any
-unconfirmed transaction may be replaced). The replacement spends every input of the
-original (adding more if needed), pays the same payments, and pays
-``fee >= old_fee + incremental_relay_rate * new_size`` at a fee rate strictly above the
-original's; the extra fee comes out of the change, then out of added inputs.
 """
 
 from __future__ import annotations
@@ -27,9 +22,6 @@ from wallet.feefromamount import select_subtracting_fee
 from wallet.keys import CHANGE, KeyId, KeySource
 
 TX_VERSION = 1
-INCREMENTAL_RELAY_FEE_RATE = 1
-"""Units per byte a replacement must add on top of the fee it replaces (Core's default is
-1 sat/vB); keep in step with the node's mempool policy."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +87,7 @@ def build_sweep(
     """Send every coin not in ``exclude`` to ``recipient_lock``, less the fee, without change
     (:func:`wallet.coinselect.select_all`); sign for ``chain_id``."""
     selection = select_all(coins, recipient_lock, fee_rate, exclude=exclude, locktime=locktime)
-    return _assemble(keys, selection, None, chain_id, locktime)
+    return assemble(keys, selection, None, chain_id, locktime)
 
 
 def build_payments(
@@ -135,131 +127,10 @@ def build_payments(
         selection = select_coins(
             coins, payments, fee_rate, change_lock, exclude=exclude, locktime=locktime
         )
-    return _assemble(keys, selection, (change_lock, change_key), chain_id, locktime)
+    return assemble(keys, selection, (change_lock, change_key), chain_id, locktime)
 
 
-def bump_fee(
-    original: Transaction,
-    spent: Sequence[SpendableCoin],
-    new_fee_rate: int,
-    keys: KeySource,
-    chain_id: bytes,
-    *,
-    change_vout: int | None,
-    change_key: KeyId,
-    coins: Iterable[SpendableCoin] = (),
-    exclude: Collection[OutPoint] = frozenset(),
-    incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
-    descendant_fees: int = 0,
-) -> BuiltTransaction:
-    """A replacement for our unconfirmed ``original`` paying ``new_fee_rate`` units/byte.
-
-    ``spent`` are the coins ``original`` spends, in its input order; ``change_vout`` is the
-    position of our change output in ``original`` (None: it has none) and ``change_key`` the
-    key the replacement's change goes to (the original change's key, or a fresh one).
-    ``coins`` may be added as inputs if the original's are not enough: pass confirmed coins
-    only (a replacement may not add unconfirmed inputs). Raises :class:`FeeBumpError` when the
-    rate is not higher than the original's, and ``InsufficientFunds`` when even added coins
-    cannot pay. ``descendant_fees`` is the fee of our unconfirmed transactions that spend
-    ``original``'s outputs: the replacement evicts them too, so it must outbid them as well.
-    """
-    old_fee = _fee_to_outbid(original, spent, new_fee_rate)
-    change_lock = keys.by_id(change_key).lock
-    payments = list(original.outputs)
-    if change_vout is not None:
-        if not 0 <= change_vout < len(payments) or payments[change_vout].lock != change_lock:
-            raise FeeBumpError(f"output {change_vout} of the original is not its change")
-        del payments[change_vout]
-    if not payments:
-        raise FeeBumpError("the transaction to replace pays nothing but change")
-    replaced_fees = old_fee + descendant_fees
-    policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
-    original_txid = original.txid
-    addable = [coin for coin in coins if coin.outpoint.txid != original_txid]  # not its own change
-    selection = select_coins(
-        addable,
-        payments,
-        policy,
-        change_lock,
-        exclude=set(exclude) | set(original.inputs),
-        preset=spent,
-        locktime=original.locktime,
-    )
-    built = _assemble(keys, selection, (change_lock, change_key), chain_id, original.locktime)
-    check_replacement(
-        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
-    )
-    return built
-
-
-def bump_sweep(
-    original: Transaction,
-    spent: Sequence[SpendableCoin],
-    new_fee_rate: int,
-    keys: KeySource,
-    chain_id: bytes,
-    *,
-    incremental_fee_rate: int = INCREMENTAL_RELAY_FEE_RATE,
-    descendant_fees: int = 0,
-    to_lock: bytes | None = None,
-) -> BuiltTransaction:
-    """A replacement for a send of everything (:func:`build_sweep`): the same coins to the
-    same one output, which pays the higher fee (Electrum's "decrease payment"); the fee rules
-    are :func:`bump_fee`'s. With ``to_lock``, the one output goes there instead, whatever the
-    original paid: Electrum's "cancel (double-spend)", which sends the coins back to us.
-    Raises :class:`FeeBumpError` for a rate not above the original's or (without
-    ``to_lock``) an original with more than one output, ``InsufficientFunds`` when the output
-    would fall below dust."""
-    if to_lock is None and len(original.outputs) != 1:
-        raise FeeBumpError("only a transaction with one output can pay its bump from it")
-    old_fee = _fee_to_outbid(original, spent, new_fee_rate)
-    replaced_fees = old_fee + descendant_fees
-    policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
-    lock = original.outputs[0].lock if to_lock is None else to_lock
-    selection = select_all(spent, lock, policy, locktime=original.locktime)
-    built = _assemble(keys, selection, None, chain_id, original.locktime)
-    check_replacement(
-        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
-    )
-    return built
-
-
-def _fee_to_outbid(original: Transaction, spent: Sequence[SpendableCoin], new_fee_rate: int) -> int:
-    """The fee ``original`` pays (``spent`` being its coins, in input order); ``FeeBumpError``
-    unless ``new_fee_rate`` is above its rate. Both kinds of bump start here."""
-    if tuple(coin.outpoint for coin in spent) != original.inputs:
-        raise FeeBumpError("the coins given are not the inputs of the transaction to replace")
-    old_fee = sum(coin.value for coin in spent) - original.total_out()
-    if new_fee_rate * original.size <= old_fee:
-        raise FeeBumpError(
-            f"fee rate {new_fee_rate} units/byte is not above the original's"
-            f" {old_fee / original.size:.2f}; choose a higher rate"
-        )
-    return old_fee
-
-
-def check_replacement(
-    old_fee: int,
-    old_size: int,
-    new_fee: int,
-    new_size: int,
-    incremental_fee_rate: int,
-    replaced_fees: int | None = None,
-) -> None:
-    """Raise :class:`FeeBumpError` unless a replacement pays for its own relay on top of
-    the fees it replaces (``replaced_fees``: the original's and its descendants'; the
-    original's alone by default) and has a fee rate strictly above the original's (Bitcoin
-    Core's full-RBF rules 3, 4 and 6)."""
-    replaced = old_fee if replaced_fees is None else replaced_fees
-    if new_fee < replaced + incremental_fee_rate * new_size:
-        raise FeeBumpError(
-            f"replacement fee {new_fee} is below {replaced} + {incremental_fee_rate} x {new_size}"
-        )
-    if new_fee * old_size <= old_fee * new_size:
-        raise FeeBumpError("replacement fee rate is not above the original's")
-
-
-def _assemble(
+def assemble(
     keys: KeySource,
     selection: Selection,
     change: tuple[bytes, KeyId] | None,
@@ -346,5 +217,5 @@ def build_cpfp(
         )
     policy = FeePolicy(package_fee_rate, floor=topping, floor_rate=package_fee_rate)
     selection = select_all(coins, change_lock, policy)
-    built = _assemble(keys, selection, None, chain_id, 0)
+    built = assemble(keys, selection, None, chain_id, 0)
     return replace(built, change_vout=0, change_key=change_key)

@@ -102,7 +102,8 @@ def test_send_receive_and_restore(tmp_path: Path) -> None:
 
 def test_recipients_pay_the_fee(tmp_path: Path) -> None:
     """``send --subtract-fee`` / ``--subtract-fee-from`` (Core's ``subtractfeefromamount``):
-    the recipients get the amounts less the fee, our change is whole."""
+    the recipients get the amounts less the fee, our change is whole; ``bump
+    --decrease-payment`` takes the higher fee from the payments too."""
     with run_node(tmp_path) as node:
         alice, bob = Wallet(tmp_path / "alice", node), Wallet(tmp_path / "bob", node)
         alice.create()
@@ -120,8 +121,12 @@ def test_recipients_pay_the_fee(tmp_path: Path) -> None:
         assert amounts == {first: 2 * COIN, second: 3 * COIN - two["fee"]}
         human = alice.run("send", first, "0.5", "--subtract-fee", "--dry-run").stdout
         assert "taken from the amount" in human
+        # Electrum's "decrease payment": the payments pay the higher fee, the change is whole
+        bump = alice.json("bump", two["txid"], "--decrease-payment", "--fee-rate", "6")
+        assert bump["replaces"] == two["txid"] and node.mempool() == [bump["txid"]]
+        assert bump["fee"] >= 6 * bump["size"]
         node.generate(1, ELSEWHERE)
-        assert bob.json("balance")["confirmed"] == COIN - one["fee"] + 5 * COIN - two["fee"]
+        assert bob.json("balance")["confirmed"] == COIN - one["fee"] + 5 * COIN - bump["fee"]
 
 
 def test_send_to_many_then_everything(tmp_path: Path) -> None:

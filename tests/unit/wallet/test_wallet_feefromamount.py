@@ -1,5 +1,6 @@
 """The recipients pay the fee (Bitcoin Core's ``subtractfeefromamount``): coin selection
-(``wallet.feefromamount``), the built transaction, and sends through a wallet session."""
+(``wallet.feefromamount``), the built transaction, and sends through a wallet session; and
+fee bumps that decrease the payments (Electrum's "decrease payment", ``wallet.txreplace``)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.unit.wallet.test_wallet_coinselect import CHANGE_LOCK, PAY_LOCK, coin
 from tests.unit.wallet.test_wallet_engine import OTHER, funded, lock, metadata_bytes
 from tests.unit.wallet.test_wallet_send_many import THIRD
 from wallet.coinselect import Selection, dust_threshold
-from wallet.errors import InsufficientFunds, InvalidAmount
+from wallet.errors import FeeBumpError, InsufficientFunds, InvalidAmount
 from wallet.feefromamount import SUBTRACT_FEE, select_subtracting_fee
 from wallet.keys import CHANGE
 from wallet.txsize import signed_tx_size
@@ -160,4 +161,37 @@ async def test_a_refused_fee_split_changes_nothing(tmp_path: Path) -> None:
     before = metadata_bytes(session)
     with pytest.raises(InvalidAmount, match="too small to pay its share"):
         await session.send_many([(OTHER.address(), 600)], 50, subtract_fee_from=[0])
+    assert metadata_bytes(session) == before
+
+
+async def test_a_bump_that_decreases_the_payments(tmp_path: Path) -> None:
+    node, session = funded(tmp_path)
+    payments = [(OTHER.address(), 3 * COIN), (THIRD.address(), COIN)]
+    sent = await session.send_many(payments, 2, subtract_fee_from=[0])
+    original = node.mempool[-1]
+    bump = await session.bump(sent.txid, 9, decrease_payment=True)
+    (replacement,) = node.mempool
+    assert replacement.txid == bump.txid and bump.replaces == sent.txid
+    assert replacement.inputs == original.inputs  # no coin added
+    assert TxOut(sent.change or 0, lock(0, CHANGE)) in replacement.outputs  # change as it was
+    increase = bump.fee - sent.fee
+    received = {out.lock: out.value for out in replacement.outputs}
+    before = dict(sent.payments)
+    cuts = [before[OTHER.address()] - received[OTHER.lock], COIN - received[THIRD.lock]]
+    assert sorted(cuts) == [increase // 2, increase - increase // 2]  # split equally
+    assert bump.fee >= 9 * replacement.size and bump.fee > sent.fee
+
+
+async def test_a_decreasing_bump_without_change_or_room_is_refused_cleanly(
+    tmp_path: Path,
+) -> None:
+    node, session = funded(tmp_path)
+    sent = await session.send_many([(OTHER.address(), 50 * COIN)], 1, subtract_fee_from=[0])
+    assert sent.change is None  # the one coin, all of it, less the fee
+    bump = await session.bump(sent.txid, 3, decrease_payment=True)
+    assert node.mempool[-1].txid == bump.txid and len(node.mempool[-1].inputs) == 1
+    small = await session.send_many([(THIRD.address(), 1000)], 1, subtract_fee_from=[0])
+    before = metadata_bytes(session)
+    with pytest.raises(FeeBumpError, match="cannot decrease the payments"):
+        await session.bump(small.txid, 40, decrease_payment=True)
     assert metadata_bytes(session) == before

@@ -16,13 +16,8 @@ from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InsufficientFunds, WalletError
 from wallet.keys import CHANGE, Keychain, KeyId
 from wallet.mnemonic import mnemonic_to_seed
-from wallet.txbuild import (
-    INCREMENTAL_RELAY_FEE_RATE,
-    BuiltTransaction,
-    build_payment,
-    bump_fee,
-    check_replacement,
-)
+from wallet.txbuild import BuiltTransaction, build_payment
+from wallet.txreplace import INCREMENTAL_RELAY_FEE_RATE, bump_fee, check_replacement
 
 MNEMONIC = "legal winner thank year wave sausage worth useful legal winner thank yellow"
 KEYS = Keychain.from_seed(mnemonic_to_seed(MNEMONIC))
