@@ -56,13 +56,7 @@ def bump_fee(
     """
     old_fee = _fee_to_outbid(original, spent, new_fee_rate)
     change_lock = keys.by_id(change_key).lock
-    payments = list(original.outputs)
-    if change_vout is not None:
-        if not 0 <= change_vout < len(payments) or payments[change_vout].lock != change_lock:
-            raise FeeBumpError(f"output {change_vout} of the original is not its change")
-        del payments[change_vout]
-    if not payments:
-        raise FeeBumpError("the transaction to replace pays nothing but change")
+    payments, _ = _payments_and_change(original, change_vout, change_lock)
     replaced_fees = old_fee + descendant_fees
     policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
     original_txid = original.txid
@@ -77,10 +71,7 @@ def bump_fee(
         locktime=original.locktime,
     )
     built = assemble(keys, selection, (change_lock, change_key), chain_id, original.locktime)
-    check_replacement(
-        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
-    )
-    return built
+    return _checked(built, original, old_fee, incremental_fee_rate, replaced_fees)
 
 
 def bump_sweep(
@@ -109,10 +100,7 @@ def bump_sweep(
     lock = original.outputs[0].lock if to_lock is None else to_lock
     selection = select_all(spent, lock, policy, locktime=original.locktime)
     built = assemble(keys, selection, None, chain_id, original.locktime)
-    check_replacement(
-        old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
-    )
-    return built
+    return _checked(built, original, old_fee, incremental_fee_rate, replaced_fees)
 
 
 def bump_decreasing(
@@ -133,15 +121,9 @@ def bump_decreasing(
     recipients paid the fee, and for bumping when no other coin can. The fee rules are
     :func:`bump_fee`'s; ``FeeBumpError`` when a payment would fall below dust."""
     old_fee = _fee_to_outbid(original, spent, new_fee_rate)
-    payments = list(original.outputs)
-    kept: list[TxOut] = []  # the change, as it was
-    if change_vout is not None:
-        change_lock = None if change_key is None else keys.by_id(change_key).lock
-        if not 0 <= change_vout < len(payments) or payments[change_vout].lock != change_lock:
-            raise FeeBumpError(f"output {change_vout} of the original is not its change")
-        kept.append(payments.pop(change_vout))
-    if not payments:
-        raise FeeBumpError("the transaction to replace pays nothing but change")
+    change_lock = None if change_key is None else keys.by_id(change_key).lock
+    payments, change_out = _payments_and_change(original, change_vout, change_lock)
+    kept = [] if change_out is None else [change_out]  # the change, as it was
     replaced_fees = old_fee + descendant_fees
     policy = FeePolicy(new_fee_rate, floor=replaced_fees, floor_rate=incremental_fee_rate)
     outpoints = [coin.outpoint for coin in spent]
@@ -159,6 +141,34 @@ def bump_decreasing(
     selection = Selection(tuple(spent), tuple(reduced), change_value, fee, size, "decrease")
     change = None if change_key is None or not kept else (kept[0].lock, change_key)
     built = assemble(keys, selection, change, chain_id, locktime)
+    return _checked(built, original, old_fee, incremental_fee_rate, replaced_fees)
+
+
+def _payments_and_change(
+    original: Transaction, change_vout: int | None, change_lock: bytes | None
+) -> tuple[list[TxOut], TxOut | None]:
+    """``original``'s payments and its change output (None when ``change_vout`` is);
+    ``FeeBumpError`` when the output at ``change_vout`` is not ours or only change is paid."""
+    payments = list(original.outputs)
+    change = None
+    if change_vout is not None:
+        if not 0 <= change_vout < len(payments) or payments[change_vout].lock != change_lock:
+            raise FeeBumpError(f"output {change_vout} of the original is not its change")
+        change = payments.pop(change_vout)
+    if not payments:
+        raise FeeBumpError("the transaction to replace pays nothing but change")
+    return payments, change
+
+
+def _checked(
+    built: BuiltTransaction,
+    original: Transaction,
+    old_fee: int,
+    incremental_fee_rate: int,
+    replaced_fees: int,
+) -> BuiltTransaction:
+    """``built``, once :func:`check_replacement` has passed it as a replacement of
+    ``original``."""
     check_replacement(
         old_fee, original.size, built.fee, built.tx.size, incremental_fee_rate, replaced_fees
     )
