@@ -56,7 +56,7 @@ from seedchain.wallet_commands_setup import (
     cmd_restore,
 )
 from seedchain.wallet_secrets import MAX_SECRET_FILE, read_password, read_secret_file
-from seedchain.wallet_send_args import add_decrease_payment_option, add_fee_payer_options
+from seedchain.wallet_send_args import add_decrease_payment_option, add_send_arguments
 
 __all__ = [
     "MAX_SECRET_FILE",
@@ -214,18 +214,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="pay AMOUNT coins to ADDRESS (more pairs: one transaction paying each)",
         description="Pay AMOUNT coins to ADDRESS. More ADDRESS AMOUNT pairs pay several"
         " recipients in one transaction (each address once). AMOUNT 'max' sends every"
-        " spendable coin to one ADDRESS, the fee taken from it, with no change.",
+        " spendable coin to one ADDRESS, the fee taken from it, with no change. @FILE pays"
+        " every ADDRESS,AMOUNT line of a CSV file ('@-': standard input).",
     )
-    send.add_argument("address", metavar="ADDRESS", help="an address, or a seedchain: URI")
-    send.add_argument(
-        "amount",
-        metavar="AMOUNT",
-        nargs="?",
-        help="coins, e.g. 12.5 (at most 8 decimals), or 'max'; optional after a URI with one",
-    )
-    send.add_argument(
-        "more", nargs="*", metavar="ADDRESS AMOUNT", help="further recipients, in pairs"
-    )
+    add_send_arguments(send)
     send.add_argument(
         "--dry-run",
         action="store_true",
@@ -239,7 +231,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="coin control: spend only these coins, or the coins of these addresses"
         " (repeatable; with 'max', all of them)",
     )
-    add_fee_payer_options(send)
     _unsigned(send)
     _fee_rate(send, "units per byte (default: the node's estimate for 6 blocks, rounded up)")
     send.set_defaults(wallet_handler=cmd_send)

@@ -1,19 +1,22 @@
-"""``seedchain wallet send``'s arguments, checked before the password is asked: the
-recipients (``ADDRESS AMOUNT`` pairs, ``max``, or a payment URI) and which of them pay the fee
-(``--subtract-fee``, ``--subtract-fee-from ADDRESS``: Bitcoin Core's
-``subtractfeefromamount``); ``bump --decrease-payment``.
+"""``seedchain wallet send``'s arguments, declared and checked before the password is asked:
+the recipients (``ADDRESS AMOUNT`` pairs, ``max``, a payment URI, or ``@FILE``, a CSV file of
+them) and which of them pay the fee (``--subtract-fee``, ``--subtract-fee-from ADDRESS``:
+Bitcoin Core's ``subtractfeefromamount``); and ``bump --decrease-payment``.
 
-May import the standard library, the ``seedchain`` modules ``cli`` and ``wallet_output``, and
-``wallet`` (lazily); never ``node``, ``p2p``, ``pool`` or ``mining``.
+May import the standard library, the ``seedchain`` modules ``cli``, ``textfile`` and
+``wallet_output``, and ``wallet`` (lazily); never ``node``, ``p2p``, ``pool`` or ``mining``.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from seedchain.cli import CommandError
+from seedchain.textfile import TextFileError, read_text_file
 from seedchain.wallet_output import format_coins
 
 if TYPE_CHECKING:
@@ -23,11 +26,14 @@ __all__ = [
     "SEND_ALL",
     "SendRequest",
     "add_decrease_payment_option",
-    "add_fee_payer_options",
+    "add_send_arguments",
     "send_request",
 ]
 
 SEND_ALL = "max"
+MAX_PAYMENTS_FILE = 1 << 20
+"""``send @FILE``: the largest payments file read (1 MiB; a transaction's 100,000-byte limit
+holds a few thousand payments)."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,22 @@ class SendRequest:
     subtract_fee_from: tuple[int, ...]
 
 
-def add_fee_payer_options(parser: argparse.ArgumentParser) -> None:
+def add_send_arguments(parser: argparse.ArgumentParser) -> None:
+    """``send``'s recipients and fee-payer options."""
+    parser.add_argument(
+        "address",
+        metavar="ADDRESS",
+        help="an address, a seedchain: URI, or @FILE: a CSV file of ADDRESS,AMOUNT lines",
+    )
+    parser.add_argument(
+        "amount",
+        metavar="AMOUNT",
+        nargs="?",
+        help="coins, e.g. 12.5 (at most 8 decimals), or 'max'; optional after a URI with one",
+    )
+    parser.add_argument(
+        "more", nargs="*", metavar="ADDRESS AMOUNT", help="further recipients, in pairs"
+    )
     parser.add_argument(
         "--subtract-fee",
         action="store_true",
@@ -66,6 +87,11 @@ def add_decrease_payment_option(parser: argparse.ArgumentParser) -> None:
 
 def send_request(args: argparse.Namespace, params: Any) -> SendRequest:
     """``send``'s positional arguments and fee-payer options, checked."""
+    if args.address.startswith("@"):
+        if args.amount is not None or args.more:
+            raise CommandError("@FILE names every recipient: give nothing after it")
+        payments = _payments_file(args.address[1:], args.password_file, params)
+        return SendRequest(payments, None, None, _fee_payers(args, payments, params))
     request = _payment_request(args, params)
     if request is not None:
         assert request.amount is not None
@@ -73,6 +99,40 @@ def send_request(args: argparse.Namespace, params: Any) -> SendRequest:
     else:
         payments, sweep_to = _recipients(args, params)
     return SendRequest(payments, sweep_to, request, _fee_payers(args, payments, params))
+
+
+def _payments_file(path: str, password_file: str | None, params: Any) -> list[tuple[str, int]]:
+    """``send @FILE`` (Electrum's "pay to many" from a CSV file): one ``ADDRESS,AMOUNT`` per
+    line (AMOUNT in coins; blank lines, ``#`` comments and an ``address,amount`` header are
+    skipped), at most ``MAX_PAYMENTS_FILE`` bytes; ``@-`` reads standard input."""
+    from wallet.amounts import parse_amount
+    from wallet.engine import parse_address
+    from wallet.errors import WalletError
+
+    if path == "-" and password_file == "-":
+        raise CommandError("@- and --password-file - cannot both read standard input")
+    try:
+        text = read_text_file(path, MAX_PAYMENTS_FILE)
+    except TextFileError as error:
+        raise CommandError(f"payments file {path[:200]}: {error}") from None
+    payments = []
+    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        fields = [field.strip() for field in row]
+        if not any(fields) or fields[0].startswith("#"):
+            continue
+        if number == 1 and [f.lower() for f in fields] == ["address", "amount"]:
+            continue
+        if len(fields) != 2:
+            raise CommandError(f"payments file line {number}: expected ADDRESS,AMOUNT")
+        address, amount = fields
+        try:
+            parse_address(address, params)
+            payments.append((address, parse_amount(amount)))
+        except WalletError as error:
+            raise CommandError(f"payments file line {number}: {error}") from None
+    if not payments:
+        raise CommandError(f"payments file {path[:200]} names no recipient")
+    return payments
 
 
 def _recipients(args: argparse.Namespace, params: Any) -> tuple[list[tuple[str, int]], str | None]:

@@ -125,8 +125,14 @@ def test_recipients_pay_the_fee(tmp_path: Path) -> None:
         bump = alice.json("bump", two["txid"], "--decrease-payment", "--fee-rate", "6")
         assert bump["replaces"] == two["txid"] and node.mempool() == [bump["txid"]]
         assert bump["fee"] >= 6 * bump["size"]
+        payments = tmp_path / "payments.csv"  # Electrum's "pay to many" from a file
+        payments.write_text(f"address,amount\n{first},0.1\n{second},0.2\n")
+        many = alice.json("send", f"@{payments}")
+        assert [p["amount"] for p in many["payments"]] == [10_000_000, 20_000_000]
         node.generate(1, ELSEWHERE)
-        assert bob.json("balance")["confirmed"] == COIN - one["fee"] + 5 * COIN - bump["fee"]
+        assert bob.json("balance")["confirmed"] == (
+            COIN - one["fee"] + 5 * COIN - bump["fee"] + 30_000_000
+        )
 
 
 def test_send_to_many_then_everything(tmp_path: Path) -> None:
