@@ -317,6 +317,9 @@ class AddressIndex:
     def filter_headers(self, height: int, count: int) -> list[filterindex.BlockFilter]:
         return filterindex.headers_from(self.db, height, count)
 
+    def block_filters(self, height: int, count: int) -> list[filterindex.BlockFilter]:
+        return filterindex.filters_from(self.db, height, count)
+
     def spender(self, outpoint: OutPoint) -> Spender | None:
         """The confirmed input that spent ``outpoint`` on the active chain, if any."""
         return spentindex.lookup(self.db, outpoint)

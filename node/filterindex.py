@@ -74,3 +74,13 @@ def headers_from(db: sqlite3.Connection, height: int, count: int) -> list[BlockF
         (height, height + count),
     ).fetchall()
     return [BlockFilter(bytes(r[0]), r[1], b"", bytes(r[2])) for r in rows]
+
+
+def filters_from(db: sqlite3.Connection, height: int, count: int) -> list[BlockFilter]:
+    """Up to ``count`` stored filters from ``height`` up, in height order, with their bytes."""
+    rows = db.execute(
+        "SELECT block_hash, height, filter, header FROM block_filter"
+        " WHERE height >= ? AND height < ? ORDER BY height",
+        (height, height + count),
+    ).fetchall()
+    return [BlockFilter(bytes(r[0]), r[1], bytes(r[2]), bytes(r[3])) for r in rows]

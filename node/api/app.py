@@ -113,6 +113,7 @@ def create_api(
         events,
     ):
         app.add_routes(module.routes())
+    app[routes_filters.SCAN_LOCK] = asyncio.Lock()
     app[routes_stats.UTXO_STATS] = utxo_stats = routes_stats.UtxoStatsJob()
     app.on_cleanup.append(utxo_stats.on_cleanup)
     app.add_routes(

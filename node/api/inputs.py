@@ -127,3 +127,12 @@ def json_field(data: dict[str, Any], name: str, kind: type) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise bad_request("bad_field", f"field {name!r} must be a {kind.__name__}")
     return value
+
+
+def address_locks(data: dict[str, Any], hrp: str, limit: int) -> frozenset[bytes]:
+    """The locks of the body's ``addresses``: a list of 1 to ``limit`` addresses of this
+    network (400 otherwise)."""
+    texts = json_field(data, "addresses", list)
+    if not 1 <= len(texts) <= limit or not all(isinstance(t, str) for t in texts):
+        raise ApiError(400, "bad_field", f"'addresses' must list 1 to {limit} addresses")
+    return frozenset(parse_address(text, hrp) for text in texts)

@@ -147,6 +147,9 @@ _TABLE: list[tuple[Any, ...]] = [
     ("/v1/chain/scan", "post", "scanUtxoSet", "chain", "Coins of up to 100 addresses, from the"
      " UTXO set (Core's scantxoutset)", _ok_json(ref("UtxoScan"), "the outputs found"),
      (400, 409, 413), [], _body("ScanRequest"), True),
+    ("/v1/chain/scan-blocks", "post", "scanBlocks", "chain", "Blocks whose compact filters"
+     " match any of up to 100 addresses (Core's scanblocks)", _ok_json(ref("BlockScan"),
+     "the matching blocks"), (400, 409, 413, 503), [], _body("BlockScanRequest"), True),
     ("/v1/blocks/tip/height", "get", "getTipHeight", "chain", "Height of the tip (plain text)",
      _ok_text("height", "^[0-9]+$"), (), [], None, False),
     ("/v1/blocks/tip/hash", "get", "getTipHash", "chain", "Hash of the tip (plain text)",

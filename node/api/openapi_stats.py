@@ -259,6 +259,29 @@ STATS_SCHEMAS: dict[str, Schema] = {
             }
         }
     ),
+    "BlockScanRequest": obj(
+        {
+            "addresses": {
+                "type": "array",
+                "items": string(minLength=1, maxLength=100),
+                "minItems": 1,
+                "maxItems": 100,
+            },
+            "start_height": nullable(integer(description="default 0")),
+            "stop_height": nullable(integer(description="default: the tip")),
+        },
+        required=["addresses"],
+    ),
+    "BlockScan": obj(
+        {
+            "from_height": integer(),
+            "to_height": integer(),
+            "relevant_blocks": {
+                "type": "array",
+                "items": obj({"block_hash": HASH, "height": integer()}),
+            },
+        }
+    ),
     "UtxoScan": obj(
         {
             "height": integer(),

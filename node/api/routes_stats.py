@@ -36,7 +36,7 @@ from consensus.utxo import BlockUndo
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError
 from node.api.guard import check_admin
-from node.api.inputs import json_field, parse_address, parse_hash, parse_int, read_json_object
+from node.api.inputs import address_locks, parse_hash, parse_int, read_json_object
 from node.api.routes_chain import entry_or_404, no_block_data
 from node.api.views import Json, difficulty
 from node.blockindex import ChainEntry
@@ -165,13 +165,8 @@ async def scan_utxos(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     check_admin(request, ctx.token)
     data = await read_json_object(request, MAX_SCAN_BODY)
-    texts = json_field(data, "addresses", list)
-    if not 1 <= len(texts) <= MAX_SCAN_ADDRESSES or not all(isinstance(t, str) for t in texts):
-        raise ApiError(
-            400, "bad_field", f"'addresses' must list 1 to {MAX_SCAN_ADDRESSES} addresses"
-        )
     hrp = ctx.params.hrp
-    locks = frozenset(parse_address(text, hrp) for text in texts)
+    locks = address_locks(data, hrp, MAX_SCAN_ADDRESSES)
     found = await request.app[UTXO_STATS].find(ctx, locks)
     unspents = [
         {

@@ -1,15 +1,21 @@
 """``GET /v1/block/{hash}/filter`` (Core's getblockfilter) and ``/filter-headers`` (Core's REST
 blockfilterheaders) on a live node: a payment's locks are in its block's filter, the headers
 chain, a reorg replaces the filters of the blocks it undoes, and bad requests are refused; and
-``GET /v1/indexes`` (Core's getindexinfo)."""
+``GET /v1/indexes`` (Core's getindexinfo); admin ``POST /v1/chain/scan-blocks`` (Core's
+scanblocks)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from consensus.hashing import hex_to_hash, sha256d
+from node.api.routes_filters import SCAN_LOCK
 from node.blockfilter import GENESIS_PREV_HEADER, match_any
+from tests.framework.factory import Key
 from tests.unit.node.test_api_support import ALICE, BOB, CAROL, COIN, live_api, pay
+
+NOBODY = Key.from_index(77)
 
 
 async def test_block_filters_through_the_api(tmp_path: Path) -> None:
@@ -68,3 +74,44 @@ async def test_block_filters_through_the_api(tmp_path: Path) -> None:
         ):
             reply = await api.get(path)
             assert (reply.status, reply.error_code) == (status, code), path
+
+
+async def test_scan_blocks_finds_the_blocks_of_an_address(tmp_path: Path) -> None:
+    async with live_api(tmp_path) as api:
+        mined = await api.generate(101)  # ALICE's coinbases
+        payment = pay(await api.coinbase_at(1), ALICE, BOB, 10 * COIN)
+        assert (await api.post_tx(payment)).status == 200
+        (paid_in,) = await api.generate(1, key=CAROL)
+        await api.generate(3)
+
+        async def scan(body: dict[str, Any]) -> dict[str, Any]:
+            reply = await api.post("/v1/chain/scan-blocks", json=body, headers=api.admin)
+            assert reply.status == 200, reply.text
+            result: dict[str, Any] = reply.json()
+            return result
+
+        bob = await scan({"addresses": [BOB.address()]})
+        assert bob["from_height"] == 0 and bob["to_height"] == 105
+        assert {"block_hash": paid_in, "height": 102} in bob["relevant_blocks"]
+        # no false negative: every block ALICE mined to is found, the first 100 in range
+        alice = await scan({"addresses": [ALICE.address()], "start_height": 1, "stop_height": 100})
+        found = {b["block_hash"] for b in alice["relevant_blocks"]}
+        assert set(mined[:100]) <= found and alice["to_height"] == 100
+        nobody = await scan({"addresses": [NOBODY.address()], "stop_height": None})
+        assert len(nobody["relevant_blocks"]) <= 2  # false positives only (rate 1 in 784,931)
+
+        body = {"addresses": [BOB.address()]}
+        assert (await api.post("/v1/chain/scan-blocks", json=body)).status == 401
+        async with api.server.app[SCAN_LOCK]:  # another scan running
+            reply = await api.post("/v1/chain/scan-blocks", json=body, headers=api.admin)
+            assert (reply.status, reply.error_code) == (409, "scan_in_progress")
+        for bad, code in (
+            ({"addresses": []}, "bad_field"),
+            ({"addresses": ["rsc1bad"]}, "malformed_address"),
+            ({"addresses": [BOB.address()], "start_height": 5, "stop_height": 4}, "bad_range"),
+            ({"addresses": [BOB.address()], "stop_height": 106}, "bad_range"),
+            ({"addresses": [BOB.address()], "start_height": -1}, "bad_range"),
+            ({"addresses": [BOB.address()], "start_height": "1"}, "bad_field"),
+        ):
+            reply = await api.post("/v1/chain/scan-blocks", json=bad, headers=api.admin)
+            assert (reply.status, reply.error_code) == (400, code), (bad, reply.text)
