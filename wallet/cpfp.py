@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from consensus.hashing import hash_to_hex
 from wallet.coinselect import SpendableCoin
 from wallet.errors import FeeBumpError, InvalidFeeBumpTarget
-from wallet.sending import draft, rate_or_estimate, record_pending
+from wallet.sending import draft, rate_or_estimate, record_pending, send_locktime
 from wallet.txbuild import build_cpfp
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ async def child_pays_for_parent(
         rate,
         meta.next_change,
         session.params.chain_id,
+        send_locktime(session),
     )
     document = None
     if unsigned:

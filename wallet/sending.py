@@ -12,6 +12,7 @@ the new pending send *before* broadcasting and puts the file back if the node re
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -70,6 +71,7 @@ async def send_payments(
         meta.next_change,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
+        locktime=send_locktime(session),
         subtract_fee_from=subtract_fee_from,
     )
     received = built.paid()  # below the asked amounts where they paid the fee
@@ -106,6 +108,7 @@ async def send_all(
         rate,
         session.params.chain_id,
         exclude=meta.reserved_outpoints(),
+        locktime=send_locktime(session),
     )
     sent = ((address.strip(), built.tx.total_out()),)
     return await _finish(
@@ -130,6 +133,22 @@ async def _prepare(
     coins = view.spendable_coins() if only is None else chosen_coins(view, only)
     rate = await rate_or_estimate(session, fee_rate)
     return [spendable(coin) for coin in coins], rate, session.reconciled()
+
+
+def send_locktime(session: WalletSession, rng: random.Random | None = None) -> int:
+    """The locktime of a new transaction of ours, after the session's sync: Bitcoin Core's and
+    Electrum's anti-fee-sniping. The tip's height, so that it can only go in a block after the
+    tip (a miner re-mining the tip to take its fees cannot also take ours); one time in ten,
+    up to 99 blocks less, so that a transaction signed and broadcast late does not stand out;
+    0 while the node is catching up or its tip is over 8 hours old."""
+    scan = session.scan
+    if scan is None or not scan.current:
+        return 0
+    rng = rng if rng is not None else random.SystemRandom()
+    height = scan.tip_height
+    if rng.randrange(10) == 0:
+        height = max(0, height - rng.randrange(100))
+    return height
 
 
 async def _finish(

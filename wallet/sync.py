@@ -18,6 +18,7 @@ again (up to ``MAX_SCAN_ATTEMPTS`` times) if a block arrived in between.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -31,6 +32,7 @@ T = TypeVar("T")
 GAP_LIMIT = DEFAULT_GAP_LIMIT  # the default; a wallet's own is in its wallet.json
 MAX_SCAN_ATTEMPTS = 3
 MAX_ADDRESSES = 100_000  # per chain: a sanity bound, far beyond any real wallet
+MAX_TIP_AGE = 8 * 60 * 60  # Core's MAX_ANTI_FEE_SNIPING_TIP_AGE
 
 
 class NodeApi(Protocol):
@@ -62,6 +64,7 @@ class ScanResult:
     owned: dict[bytes, KeyId]  # every scanned address's lock -> its key
     last_used: dict[int, int] = field(default_factory=dict)  # chain -> index, -1 if none
     scanned: dict[int, int] = field(default_factory=dict)  # chain -> addresses scanned
+    current: bool = True  # the node is not catching up and its tip is recent (anti_fee_sniping)
 
     def next_unused(self, chain: int) -> int:
         return self.last_used.get(chain, -1) + 1
@@ -102,7 +105,18 @@ async def scan(
         owned=owned,
         last_used={RECEIVE: receive.last_used, CHANGE: change.last_used},
         scanned={RECEIVE: receive.scanned, CHANGE: change.scanned},
+        current=is_current(chain, time.time()),
     )
+
+
+def is_current(chain: dict[str, Any], now: float) -> bool:
+    """Whether the node's ``/v1/chain`` shows it caught up, with a tip whose median time is
+    less than :data:`MAX_TIP_AGE` old (Core's ``IsCurrentForAntiFeeSniping``, which looks at
+    the tip's own time). A node that does not say counts as current."""
+    if chain.get("initial_block_download") is True:
+        return False
+    median_time = chain.get("median_time")
+    return type(median_time) is not int or now - median_time < MAX_TIP_AGE
 
 
 @dataclass

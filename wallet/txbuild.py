@@ -201,6 +201,7 @@ def build_cpfp(
     package_fee_rate: int,
     change_index: int,
     chain_id: bytes,
+    locktime: int = 0,
 ) -> BuiltTransaction:
     """A child that spends ``coins`` (our outputs of an unconfirmed parent) to our change key
     ``change_index`` with the fee that lifts parent and child together to
@@ -216,6 +217,6 @@ def build_cpfp(
             f" {package_fee_rate} asked: a child adds nothing"
         )
     policy = FeePolicy(package_fee_rate, floor=topping, floor_rate=package_fee_rate)
-    selection = select_all(coins, change_lock, policy)
-    built = assemble(keys, selection, None, chain_id, 0)
+    selection = select_all(coins, change_lock, policy, locktime=locktime)
+    built = assemble(keys, selection, None, chain_id, locktime)
     return replace(built, change_vout=0, change_key=change_key)

@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 
 from consensus.params import REGTEST, ChainParams
-from consensus.transaction import COIN
+from consensus.transaction import COIN, Transaction
 from tests.framework.factory import Key
 from tests.framework.util import free_port
 from tests.functional.test_wallet_support import (
@@ -145,6 +145,8 @@ def test_send_to_many_then_everything(tmp_path: Path) -> None:
         trial = alice.json("send", bob_first, "1.5", bob_second, "2.25", "--dry-run")
         assert trial["dry_run"] is True and trial["allowed"] is True  # the node's verdict
         assert node.mempool() == [] and len(trial["hex"]) == 2 * trial["size"]
+        locktime = Transaction.decode(bytes.fromhex(trial["hex"])).locktime
+        assert 102 - 99 <= locktime <= 102  # anti-fee-sniping: the tip, or a little less
         sent = alice.json("send", bob_first, "1.5", bob_second, "2.25")
         assert sent["dry_run"] is False and sent["fee"] == trial["fee"]
         assert [(p["address"], p["amount"]) for p in sent["payments"]] == [
