@@ -51,6 +51,7 @@ class SpendableCoin(NamedTuple):
     value: int
     lock: bytes
     key_id: KeyId
+    confirmed: bool = True  # False: our unconfirmed change (spent only when needed)
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from consensus.transaction import TxOut
 from wallet.coincontrol import CoinChoice, chosen_coins
 from wallet.coinselect import SpendableCoin
-from wallet.errors import (
-    InvalidAddress,
-    InvalidAmount,
-    InvalidInput,
-)
+from wallet.errors import InsufficientFunds, InvalidAddress, InvalidAmount, InvalidInput
 from wallet.history import WalletCoin
 from wallet.metadata import PendingSend, WalletMetadata
 from wallet.offline import Checked, unsigned_file
@@ -36,6 +32,8 @@ from wallet.watch import NEEDS_KEYS, WatchOnlyWallet
 
 if TYPE_CHECKING:
     from wallet.session import WalletSession
+
+T = TypeVar("T")
 
 
 async def send_payment(
@@ -63,17 +61,22 @@ async def send_payments(
     ``subtractfeefromamount``); the result then shows what they receive."""
     asked, outputs = _recipients(session, payments)
     coins, rate, meta = await _prepare(session, fee_rate, only)
-    built = build_payments(
-        session.keychain,
-        coins,
-        outputs,
-        rate,
-        meta.next_change,
-        session.params.chain_id,
-        exclude=meta.reserved_outpoints(),
-        locktime=send_locktime(session),
-        subtract_fee_from=subtract_fee_from,
-    )
+    locktime = send_locktime(session)
+
+    def build(usable: list[SpendableCoin]) -> BuiltTransaction:
+        return build_payments(
+            session.keychain,
+            usable,
+            outputs,
+            rate,
+            meta.next_change,
+            session.params.chain_id,
+            exclude=meta.reserved_outpoints(),
+            locktime=locktime,
+            subtract_fee_from=subtract_fee_from,
+        )
+
+    built = _preferring_confirmed(coins, build) if only is None else build(coins)
     received = built.paid()  # below the asked amounts where they paid the fee
     sent = tuple((a, received[out.lock]) for (a, _), out in zip(asked, outputs, strict=True))
     return await _finish(
@@ -133,6 +136,21 @@ async def _prepare(
     coins = view.spendable_coins() if only is None else chosen_coins(view, only)
     rate = await rate_or_estimate(session, fee_rate)
     return [spendable(coin) for coin in coins], rate, session.reconciled()
+
+
+def _preferring_confirmed(
+    coins: list[SpendableCoin], build: Callable[[list[SpendableCoin]], T]
+) -> T:
+    """``build`` from the confirmed ``coins`` alone when they are enough, else from all of
+    them (Core's coin eligibility: our unconfirmed change only when confirmed coins fall short,
+    so a send does not hang on an unconfirmed parent that may be bumped or dropped)."""
+    confirmed = [coin for coin in coins if coin.confirmed]
+    if len(confirmed) < len(coins):
+        try:
+            return build(confirmed)
+        except InsufficientFunds:
+            pass
+    return build(coins)
 
 
 def send_locktime(session: WalletSession, rng: random.Random | None = None) -> int:
@@ -237,7 +255,7 @@ def _recipients(
 
 def spendable(coin: WalletCoin) -> SpendableCoin:
     """A wallet coin as coin selection takes it."""
-    return SpendableCoin(coin.outpoint, coin.value, coin.lock, coin.key_id)
+    return SpendableCoin(coin.outpoint, coin.value, coin.lock, coin.key_id, coin.height is not None)
 
 
 def draft(
