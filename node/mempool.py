@@ -30,7 +30,7 @@ from consensus.transaction import OutPoint, Transaction
 from consensus.utxo import Verifier
 from node.fees import FeeEstimator, combine_estimates, fee_histogram
 from node.mempool_accept import accept_one
-from node.mempool_batch import BatchResult, VerifyMany, accept_batch
+from node.mempool_batch import BatchResult, FeeCaps, VerifyMany, accept_batch
 from node.mempool_errors import MempoolError, MempoolMinFeeNotMet, MinFeeNotMet, TooManyPrioritised
 from node.mempool_orphans import OrphanPool
 from node.mempool_package import PackageResult, accept_package
@@ -79,13 +79,15 @@ class Mempool:
         self.deltas: dict[bytes, int] = {}  # prioritisetransaction's fee deltas, by txid
 
     # --- accepting ----------------------------------------------------------------------------
-    def accept(self, tx: Transaction, now: int, announcer: Hashable = None) -> AcceptResult:
-        """Validate ``tx`` and add it (or hold it as an orphan announced by ``announcer``: the
-        peer that sent it, None for this node's API). Raises the consensus error of a broken
-        rule, or a ``MempoolError`` for a policy refusal; then nothing has changed."""
+    def accept(
+        self, tx: Transaction, now: int, announcer: Hashable = None, max_fee_rate: int | None = None
+    ) -> AcceptResult:
+        """Validate ``tx`` and add it (or hold it as an orphan announced by ``announcer``, None
+        for the API). Raises the consensus error of a broken rule, or a ``MempoolError`` for a
+        policy refusal or a fee over ``max_fee_rate`` (the API caller's); then nothing changed."""
         self._last_now = max(self._last_now, now)
         try:
-            result = self._accept_one(tx, now)
+            result = accept_one(self, tx, now, max_fee_rate=max_fee_rate)
         except MissingParents as missing:
             self.orphans.add(tx, now, announcer)
             return AcceptResult(tx.txid, 0, tx.size, orphan=True, missing_parents=missing.parents)
@@ -95,12 +97,12 @@ class Mempool:
         return replace(result, accepted_orphans=tuple(self._accept_orphans([tx.txid], now)))
 
     def accept_batch(
-        self, txs: Sequence[Transaction], now: int, verify_many: VerifyMany | None
+        self, txs: Sequence[Transaction], now: int, verify: VerifyMany | None, caps: FeeCaps = None
     ) -> list[BatchResult]:
-        """``accept`` each of ``txs`` in order, their signatures verified together first by
-        ``verify_many`` (see ``node.mempool_batch``); per transaction, its ``AcceptResult`` or
-        the error that refused it, exactly as one ``accept`` call after another would give."""
-        return accept_batch(self, txs, now, verify_many)
+        """``accept`` each of ``txs`` in order (with its ``caps`` entry as ``max_fee_rate``),
+        signatures verified together first by ``verify`` (``node.mempool_batch``); per
+        transaction, its ``AcceptResult`` or the error that refused it."""
+        return accept_batch(self, txs, now, verify, caps)
 
     def accept_package(self, txs: Sequence[Transaction], now: int) -> PackageResult:
         """Core's ``submitpackage`` (``node.mempool_package``); orphans it lets in follow."""
@@ -112,12 +114,14 @@ class Mempool:
             self.orphans.remove(txid)
         return replace(result, accepted_orphans=tuple(self._accept_orphans(result.accepted, now)))
 
-    def test_accept(self, tx: Transaction, now: int) -> AcceptResult:
+    def test_accept(
+        self, tx: Transaction, now: int, max_fee_rate: int | None = None
+    ) -> AcceptResult:
         """Every check of ``accept``, nothing changed: the fee, the size and what it would
         replace, or the error that would refuse it (``MissingInputs`` for unknown inputs: no
         orphan is held)."""
         try:
-            return accept_one(self, tx, now, dry_run=True)
+            return accept_one(self, tx, now, dry_run=True, max_fee_rate=max_fee_rate)
         except MissingParents as missing:
             raise MissingInputs(
                 f"{tx.txid_hex} spends outputs of {len(missing.parents)} unknown transaction(s)"
@@ -136,9 +140,6 @@ class Mempool:
                 f"{tx.txid_hex} spends outputs of {len(missing.parents)} unknown transaction(s)"
             ) from None
 
-    def _accept_one(self, tx: Transaction, now: int, from_block: bool = False) -> AcceptResult:
-        return accept_one(self, tx, now, from_block)
-
     def _accept_orphans(self, parents: list[bytes], now: int) -> list[AcceptResult]:
         """Retry orphans that spend the outputs of ``parents`` (and, in turn, of any orphan
         that gets in). Orphans that turn out invalid leave the orphan pool."""
@@ -149,7 +150,7 @@ class Mempool:
                 if orphan.txid not in self.orphans:
                     continue
                 try:
-                    result = self._accept_one(orphan, now)
+                    result = accept_one(self, orphan, now)
                 except MissingParents:
                     continue  # still waiting for another parent
                 except (ConsensusError, MempoolError):
@@ -256,7 +257,7 @@ class Mempool:
         for block in reversed(disconnected):
             for tx in block.transactions[1:]:
                 try:
-                    self._accept_one(tx, now, from_block=True)
+                    accept_one(self, tx, now, from_block=True)
                 except (ConsensusError, MempoolError, MissingParents):
                     continue
                 returned.append(tx.txid)

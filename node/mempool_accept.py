@@ -21,7 +21,7 @@ from consensus.tx_rules import (
     check_transaction_sanity,
 )
 from consensus.utxo import Coin
-from node.mempool_errors import AlreadyConfirmed, AlreadyInMempool, MempoolFull
+from node.mempool_errors import AlreadyConfirmed, AlreadyInMempool, MaxFeeExceeded, MempoolFull
 from node.mempool_policy import check_standard
 from node.mempool_rules import (
     check_chain_limits,
@@ -45,6 +45,7 @@ def accept_one(
     *,
     dry_run: bool = False,
     package: bool = False,
+    max_fee_rate: int | None = None,
 ) -> AcceptResult:
     """Check ``tx`` against the chain view and mempool (cheapest first, signatures last) and
     commit it; raises the first broken rule (``MissingParents`` for unknown inputs). The entry's
@@ -53,7 +54,8 @@ def accept_one(
     would have replaced (Core's ``testmempoolaccept``; a full mempool's trimming is not
     simulated, its rolling minimum fee rate is checked). ``package``: a member of a package
     judged as a whole (``node.mempool_package``): its own fee floors are waived and the size cap
-    is left to the package's end."""
+    is left to the package's end. ``max_fee_rate``: refuse a fee above this rate (units/byte)
+    with ``MaxFeeExceeded``, the API's guard for its caller."""
     graph = pool.graph
     entries = graph.entries
     policy = pool.policy
@@ -98,6 +100,11 @@ def accept_one(
         check_conflicts_bound(graph, conflicts, policy)
     fee = check_transaction_inputs(tx, coins, spend_height, pool.params)
     size = tx.size
+    if max_fee_rate is not None and fee > max_fee_rate * size:
+        raise MaxFeeExceeded(
+            f"fee {fee} for {size} bytes is over the {max_fee_rate} units/byte allowed"
+            " (maxfeerate; 0 lifts the limit)"
+        )
     delta = pool.deltas.get(tx.txid, 0) if pool.deltas else 0
     if not (from_block or package):
         pool._check_fee_rate(fee + delta, size, now)

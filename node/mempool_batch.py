@@ -38,6 +38,7 @@ BatchResult = AcceptResult | ConsensusError | MempoolError
 Planned = tuple[
     Transaction, list[TxOut], list[SignatureJob]
 ]  # a transaction, what it spends, its jobs
+FeeCaps = Sequence[int | None] | None  # per transaction, the max_fee_rate its sender allows
 
 
 def batch_signature_jobs(pool: Mempool, txs: Sequence[Transaction], now: int) -> list[Planned]:
@@ -81,13 +82,19 @@ def batch_signature_jobs(pool: Mempool, txs: Sequence[Transaction], now: int) ->
 
 
 def accept_batch(
-    pool: Mempool, txs: Sequence[Transaction], now: int, verify_many: VerifyMany | None
+    pool: Mempool,
+    txs: Sequence[Transaction],
+    now: int,
+    verify_many: VerifyMany | None,
+    max_fee_rates: FeeCaps = None,
 ) -> list[BatchResult]:
     """Accept ``txs`` in order; for each, its ``AcceptResult`` or the consensus / mempool error
-    that refused it, exactly as ``pool.accept`` one by one would give. Without ``verify_many``,
-    or for a single transaction, there is nothing to verify together: one by one it is."""
+    that refused it, exactly as ``pool.accept`` one by one would give (each with its entry of
+    ``max_fee_rates``, if given). Without ``verify_many``, or for a single transaction, there is
+    nothing to verify together: one by one it is."""
+    limits = [None] * len(txs) if max_fee_rates is None else max_fee_rates
     if verify_many is None or len(txs) < 2:
-        return [_accept_or_error(pool, tx, now) for tx in txs]
+        return [_accept_or_error(pool, tx, now, cap) for tx, cap in zip(txs, limits, strict=True)]
     cache = pool.signatures
     chain_id = pool.params.chain_id
     try:
@@ -97,13 +104,15 @@ def accept_batch(
             jobs += tx_jobs
         if jobs:
             cache.add_verified(jobs, verify_many(jobs))
-        return [_accept_or_error(pool, tx, now) for tx in txs]
+        return [_accept_or_error(pool, tx, now, cap) for tx, cap in zip(txs, limits, strict=True)]
     finally:
         cache.clear()
 
 
-def _accept_or_error(pool: Mempool, tx: Transaction, now: int) -> BatchResult:
+def _accept_or_error(
+    pool: Mempool, tx: Transaction, now: int, max_fee_rate: int | None
+) -> BatchResult:
     try:
-        return pool.accept(tx, now)
+        return pool.accept(tx, now, None, max_fee_rate)
     except (ConsensusError, MempoolError) as exc:
         return exc

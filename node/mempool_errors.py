@@ -64,6 +64,13 @@ class MempoolMinFeeNotMet(MinFeeNotMet):
     code = "mempool_min_fee_not_met"
 
 
+class MaxFeeExceeded(MempoolError):
+    """The fee rate is above what the sender allowed (``POST /v1/tx?maxfeerate=``, Core's
+    ``sendrawtransaction`` guard against an absurd fee); not a relay rule."""
+
+    code = "max_fee_exceeded"
+
+
 # --- conflicts and replacement (Bitcoin Core's doc/policy/mempool-replacements.md) --------
 class MempoolConflict(MempoolError):
     """The transaction spends an outpoint that a mempool transaction already spends."""
@@ -167,4 +174,3 @@ class PackageFeeTooLow(MempoolError):
     """The package's transactions together pay less than one transaction alone must."""
 
     code = "package_fee_too_low"
-

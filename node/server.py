@@ -254,21 +254,23 @@ class Node:
     async def submit_block(self, block: Block) -> AcceptResult:
         return await self.call(self.chain.accept_block, block, int(time.time()))
 
-    async def submit_transaction(self, tx: Transaction) -> TxAcceptResult:
-        result = await self.call(self.mempool.accept, tx, int(time.time()))
+    async def submit_transaction(
+        self, tx: Transaction, max_fee_rate: int | None = None
+    ) -> TxAcceptResult:
+        result = await self.call(self.mempool.accept, tx, int(time.time()), None, max_fee_rate)
         if self.netsync is not None and not result.orphan:
             self.netsync.txrelay.broadcast_own(result.accepted)
         return result
 
     async def submit_transactions(
-        self, txs: Sequence[Transaction]
+        self, txs: Sequence[Transaction], max_fee_rates: Sequence[int | None] | None = None
     ) -> list[TxAcceptResult | ConsensusError | MempoolError]:
         """Accept a batch in one trip to the chain thread (the API batches concurrent POSTs),
         its signatures verified together on ``verify_threads`` helper threads first (see
         ``node.mempool_batch``); each result is the acceptance or the error that refused that
         transaction, as ``submit_transaction`` one after another would give."""
         results = await self.call(
-            self.mempool.accept_batch, txs, int(time.time()), self._tx_verifier
+            self.mempool.accept_batch, txs, int(time.time()), self._tx_verifier, max_fee_rates
         )
         if self.netsync is not None:
             for result in results:

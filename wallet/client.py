@@ -1,8 +1,8 @@
 """The wallet's client of a node's REST API (``/v1``, docs/api.md).
 
 May import the standard library, ``aiohttp``, ``consensus`` (params, hashing) and ``wallet``
-errors. The wallet reaches a node only through this module: the import linter forbids
-``node``.
+(errors, parsing, clientfaults). The wallet reaches a node only through this module: the
+import linter forbids ``node``.
 
 - **Timeouts**: connecting (5 s by default) and a whole request (30 s by default). A refused
   connection or a timeout is :class:`NodeUnreachable` with a one-line message that names the
@@ -15,6 +15,8 @@ errors. The wallet reaches a node only through this module: the import linter fo
 - **Rate limits**: a 429 (and a 503 that carries ``Retry-After``) is retried after the
   server's ``Retry-After`` (capped), within a total budget of ``retry_budget`` seconds.
 - At most ``max_connections`` requests run at once (address discovery issues many).
+- **Fees**: a broadcast (and its dry run) allows the wallet's own fee-rate limit,
+  ``wallet.parsing.MAX_FEE_RATE``, instead of the node's lower default ``maxfeerate``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import socket
 import time
 from collections.abc import Mapping
 from types import TracebackType
@@ -32,15 +33,16 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 
 from consensus.params import ChainParams
+from wallet.clientfaults import describe, one_line, retry_wait, strip_prefix
 from wallet.errors import BroadcastRejected, InvalidInput, NodeError, NodeUnreachable
+from wallet.parsing import MAX_FEE_RATE
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
-MAX_ERROR_MESSAGE = 300
 RETRY_BUDGET = 15.0
-MAX_RETRY_WAIT = 5.0
 HISTORY_PAGE = 100  # the API's max_page_size
+FEE_CAP = f"?maxfeerate={MAX_FEE_RATE}"  # the wallet's own limit, above the node's default
 
 
 def default_node_url(params: ChainParams) -> str:
@@ -61,11 +63,6 @@ def check_node_url(url: str) -> str:
         raise InvalidInput(f"invalid node URL {url!r}: no query, fragment or credentials")
     del port
     return url.strip().rstrip("/")
-
-
-def _one_line(text: str) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= MAX_ERROR_MESSAGE else line[: MAX_ERROR_MESSAGE - 3] + "..."
 
 
 class NodeClient:
@@ -164,11 +161,11 @@ class NodeClient:
                 ) from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
                 raise NodeUnreachable(
-                    f"cannot reach the node at {self.url}: {_describe(exc)}"
+                    f"cannot reach the node at {self.url}: {describe(exc)}"
                 ) from None
             if 200 <= status < 300:
                 return status, body
-            wait = _retry_wait(status, retry_after)
+            wait = retry_wait(status, retry_after)
             if wait is not None and time.monotonic() + wait <= deadline:
                 await asyncio.sleep(wait)
                 continue
@@ -204,7 +201,7 @@ class NodeClient:
             pass
         where = path.split("?", maxsplit=1)[0]
         return NodeError(
-            f"the node refused {where}: {_one_line(message)} ({code})",
+            f"the node refused {where}: {one_line(message)} ({code})",
             status=status,
             api_code=code,
         )
@@ -295,12 +292,12 @@ class NodeClient:
     async def broadcast(self, raw: bytes) -> str:
         """``POST /v1/tx``; the txid. A refusal is :class:`BroadcastRejected`."""
         try:
-            _status, body = await self.request("POST", "/v1/tx", data=raw.hex())
+            _status, body = await self.request("POST", "/v1/tx" + FEE_CAP, data=raw.hex())
         except NodeError as exc:
             if exc.api_code == "bad_response" or exc.status >= 500:
                 raise
             raise BroadcastRejected(
-                f"the node refused the transaction: {_strip_prefix(str(exc))}",
+                f"the node refused the transaction: {strip_prefix(str(exc))}",
                 status=exc.status,
                 api_code=exc.api_code,
             ) from None
@@ -309,7 +306,7 @@ class NodeClient:
     async def test_transaction(self, raw: bytes) -> dict[str, Any]:
         """``POST /v1/tx/test``: whether the node would accept the transaction now, with
         ``allowed`` and the fee figures or the ``reject_reason``; nothing is sent."""
-        _status, body = await self.request("POST", "/v1/tx/test", data=raw.hex())
+        _status, body = await self.request("POST", "/v1/tx/test" + FEE_CAP, data=raw.hex())
         try:
             verdict = json.loads(body)
         except ValueError:
@@ -369,39 +366,3 @@ class NodeClient:
         if not isinstance(data, list) or not all(isinstance(h, str) for h in data):
             raise NodeError("the node sent a malformed answer to /v1/mining/generate")
         return data
-
-
-def _strip_prefix(message: str) -> str:
-    """``"the node refused /v1/tx: X (code)"`` -> ``"X (code)"``."""
-    head, separator, tail = message.partition(": ")
-    return tail if separator and head.startswith("the node refused") else message
-
-
-def _retry_wait(status: int, retry_after: str | None) -> float | None:
-    """Seconds to wait before retrying a 429 (or a 503 with ``Retry-After``); None: no retry."""
-    if status not in (429, 503):
-        return None
-    if retry_after is None:
-        return 1.0 if status == 429 else None
-    try:
-        seconds = float(retry_after)
-    except ValueError:
-        return 1.0 if status == 429 else None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(max(seconds, 0.05), MAX_RETRY_WAIT)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        error = exc.os_error
-        if isinstance(error, ConnectionRefusedError):
-            return "connection refused (is the node running with its API there?)"
-        if isinstance(error, socket.gaierror):
-            return f"unknown host {exc.host!r}"
-        reason = error.strerror or str(error)
-        return _one_line(reason) if reason else "connection failed"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "the server closed the connection"
-    text = str(exc) or type(exc).__name__
-    return _one_line(text)

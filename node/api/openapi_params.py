@@ -71,6 +71,10 @@ LONGPOLL = query_param(
 )
 NODE_ADDR_COUNT = query_param("count", integer(0, 2500), "how many (default 1; 0: all)")
 FILTER_COUNT = query_param("count", integer(1, 2000), "how many headers (default 1)")
+MAX_FEE_RATE = query_param(
+    "maxfeerate", integer(0, 21 * 10**14), "refuse a fee above this many units/byte"
+    " (default 10000, Core's 0.10 coin/kB; 0: no limit)"
+)
 VERBOSE = query_param(
     "verbose", {"type": "boolean"}, "true: each as GET /v1/mempool/tx/{txid} shows it"
 )

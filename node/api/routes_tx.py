@@ -18,13 +18,16 @@ from aiohttp import web
 from consensus.errors import ConsensusError
 from consensus.hashing import hash_to_hex
 from consensus.merkle import merkle_branch
-from consensus.transaction import Transaction
+from consensus.transaction import MAX_MONEY, Transaction
 from node.api.context import CONTEXT, ApiContext
 from node.api.errors import ApiError, bad_request, rejection
-from node.api.inputs import parse_hash, parse_hex, read_body
+from node.api.inputs import parse_hash, parse_hex, parse_int, read_body
 from node.api.txlookup import BlockReader, find_confirmed, find_tx, found_json
 from node.api.views import Json, status_json
 from node.mempool_errors import AlreadyInMempool, MempoolError
+
+DEFAULT_MAX_FEE_RATE = 10_000
+"""``POST /v1/tx``'s default fee-rate limit, units/byte: Core's 0.10 coin per 1,000 bytes."""
 
 
 def _tx_on_chain(ctx: ApiContext, txid: bytes) -> Json:
@@ -126,9 +129,17 @@ async def _posted_tx(request: web.Request, ctx: ApiContext, *, count: bool) -> T
         raise bad_request(exc.code, str(exc)) from None
 
 
-def _test_on_chain(ctx: ApiContext, tx: Transaction, now: int) -> Json:
+def max_fee_rate(request: web.Request) -> int | None:
+    """``?maxfeerate=R`` (units/byte): refuse a fee above it, as Core's ``sendrawtransaction``
+    (default :data:`DEFAULT_MAX_FEE_RATE`; 0: no limit)."""
+    text = request.query.get("maxfeerate", str(DEFAULT_MAX_FEE_RATE))
+    rate = parse_int(text, "maxfeerate", 0, MAX_MONEY)
+    return rate or None
+
+
+def _test_on_chain(ctx: ApiContext, tx: Transaction, now: int, cap: int | None) -> Json:
     try:
-        result = ctx.mempool.test_accept(tx, now)
+        result = ctx.mempool.test_accept(tx, now, cap)
     except (ConsensusError, MempoolError) as exc:
         return {
             "txid": tx.txid_hex,
@@ -151,16 +162,18 @@ async def test_tx(request: web.Request) -> web.Response:
     now, with its fee and what it would replace, or the code of the rule that refuses it.
     Nothing is stored, relayed or counted."""
     ctx = request.app[CONTEXT]
+    cap = max_fee_rate(request)
     tx = await _posted_tx(request, ctx, count=False)
-    return web.json_response(await ctx.call(_test_on_chain, ctx, tx, int(time.time())))
+    return web.json_response(await ctx.call(_test_on_chain, ctx, tx, int(time.time()), cap))
 
 
 async def post_tx(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     metrics = ctx.metrics
+    cap = max_fee_rate(request)
     tx = await _posted_tx(request, ctx, count=True)
     try:
-        result = await ctx.submitter.submit(tx)
+        result = await ctx.submitter.submit(tx, cap)
     except AlreadyInMempool:
         return web.Response(text=tx.txid_hex)
     except (ConsensusError, MempoolError) as exc:

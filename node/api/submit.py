@@ -29,13 +29,18 @@ MAX_BATCH = 256
 
 
 class BatchSubmit(Protocol):
-    async def __call__(self, txs: Sequence[Transaction]) -> Sequence[AcceptResult | Exception]: ...
+    async def __call__(
+        self, txs: Sequence[Transaction], max_fee_rates: Sequence[int | None]
+    ) -> Sequence[AcceptResult | Exception]: ...
+
+
+Offer = tuple[Transaction, int | None, "asyncio.Future[AcceptResult]"]  # tx, its fee cap
 
 
 class TxSubmitter:
     def __init__(self, node: Node) -> None:
         self.node = node
-        self._pending: list[tuple[Transaction, asyncio.Future[AcceptResult]]] = []
+        self._pending: list[Offer] = []
         self._wake = asyncio.Event()
         self._running = False
 
@@ -43,14 +48,15 @@ class TxSubmitter:
         batch: BatchSubmit | None = getattr(self.node, "submit_transactions", None)
         return batch
 
-    async def submit(self, tx: Transaction) -> AcceptResult:
-        """Offer ``tx``; its result, or the consensus / mempool error that refused it."""
+    async def submit(self, tx: Transaction, max_fee_rate: int | None = None) -> AcceptResult:
+        """Offer ``tx`` (refused above ``max_fee_rate`` units/byte, if given); its result, or
+        the consensus / mempool error that refused it."""
         if not self._running or self._batch_submit() is None:
-            return await self.node.submit_transaction(tx)
+            return await self.node.submit_transaction(tx, max_fee_rate)
         if len(self._pending) >= MAX_PENDING:
             raise ApiError(503, "busy", "too many transactions waiting", {"Retry-After": "1"})
         future: asyncio.Future[AcceptResult] = asyncio.get_running_loop().create_future()
-        self._pending.append((tx, future))
+        self._pending.append((tx, max_fee_rate, future))
         self._wake.set()
         return await future
 
@@ -67,22 +73,22 @@ class TxSubmitter:
                     await self._send(batch)
         finally:
             self._running = False
-            for _, future in self._pending:
+            for _, _, future in self._pending:
                 if not future.done():
                     future.cancel()
             self._pending.clear()
 
-    async def _send(self, batch: list[tuple[Transaction, asyncio.Future[AcceptResult]]]) -> None:
+    async def _send(self, batch: list[Offer]) -> None:
         submit = self._batch_submit()
         assert submit is not None
         try:
-            results = await submit([tx for tx, _ in batch])
+            results = await submit([tx for tx, _, _ in batch], [cap for _, cap, _ in batch])
         except Exception as exc:  # an operational fault: every offer of the batch gets it
-            for _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, future), result in zip(batch, results, strict=True):
+        for (_, _, future), result in zip(batch, results, strict=True):
             if future.done():  # the client went away
                 continue
             if isinstance(result, Exception):

@@ -133,6 +133,31 @@ async def test_rule_rejection_is_400_with_the_rules_code(api: LiveApi) -> None:
     assert 'seedchain_transactions_accepted_total{source="api"}' in metrics
 
 
+async def test_an_absurd_fee_is_refused_unless_allowed(api: LiveApi) -> None:
+    """Core's ``sendrawtransaction`` / ``testmempoolaccept`` ``maxfeerate``: by default a fee
+    above 10,000 units/byte is refused (400 ``max_fee_exceeded``), nothing kept; the caller
+    may raise the limit or lift it with 0."""
+    await api.generate(30)  # a coinbase no other test of this module spends
+    tip = int((await api.get("/v1/blocks/tip/height")).text)
+    absurd = pay(await api.coinbase_at(tip - 99), ALICE, BOB, COIN, fee=10 * COIN)
+    rate = -(-10 * COIN // absurd.size)  # its fee rate, rounded up
+    reply = await api.post_tx(absurd)
+    assert (reply.status, reply.error_code) == (400, "max_fee_exceeded"), reply.text
+    assert absurd.txid_hex not in await api.get_json("/v1/mempool/txids")
+    verdict = (await api.post("/v1/tx/test", data=absurd.encoded.hex())).json()
+    assert (verdict["allowed"], verdict["reject_reason"]) == (False, "max_fee_exceeded")
+    hex_body = absurd.encoded.hex()
+    for query, allowed in ((f"{rate - 1}", False), (f"{rate}", True)):
+        verdict = (await api.post(f"/v1/tx/test?maxfeerate={query}", data=hex_body)).json()
+        assert verdict["allowed"] is allowed, (query, verdict)
+    for query in ("-1", "x", "1.5"):
+        reply = await api.post(f"/v1/tx?maxfeerate={query}", data=hex_body)
+        assert (reply.status, reply.error_code) == (400, "bad_maxfeerate"), query
+    reply = await api.post("/v1/tx?maxfeerate=0", data=absurd.encoded.hex())
+    assert reply.status == 200, reply.text
+    assert absurd.txid_hex in await api.get_json("/v1/mempool/txids")
+
+
 async def test_double_spend_is_409(api: LiveApi) -> None:
     coin = await api.coinbase_at(8)
     first = pay(coin, ALICE, BOB, COIN, fee=5000)
@@ -269,15 +294,17 @@ async def test_concurrent_posts_are_batched_when_the_node_offers_it(api: LiveApi
     batches: list[int] = []
     Results = list[AcceptResult | ConsensusError | MempoolError]
 
-    async def submit_transactions(txs: Sequence[Transaction]) -> Results:
+    async def submit_transactions(
+        txs: Sequence[Transaction], max_fee_rates: Sequence[int | None] | None = None
+    ) -> Results:
         batches.append(len(txs))
         now = int(time.time())
 
         def accept_all() -> Results:
             results: Results = []
-            for tx in txs:
+            for tx, cap in zip(txs, max_fee_rates or [None] * len(txs), strict=True):
                 try:
-                    results.append(node.mempool.accept(tx, now))
+                    results.append(node.mempool.accept(tx, now, None, cap))
                 except (ConsensusError, MempoolError) as exc:
                     results.append(exc)
             return results
