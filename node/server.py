@@ -43,6 +43,7 @@ from node.prune import Pruner, PruneSettings
 from node.runtime import tune_gc
 from node.sigcache import ThreadVerifier
 from node.sigverify import ParallelVerifier
+from node.staletip import PeerChecks
 from node.stopheight import stop_at_height
 from node.uploadtarget import UploadTarget
 from p2p.addrbook import AddressBook
@@ -54,7 +55,6 @@ T = TypeVar("T")
 log = structlog.get_logger("seedchain.node")
 STATUS_INTERVAL = 10.0
 RELAY_INTERVAL = 0.05  # how often queued transaction announcements are flushed
-STALL_CHECK_INTERVAL = 1.0
 # Blocks (and transactions) taken on per activation. The chain thread serves other calls
 # whenever the activation waits for signatures, so this bounds how long the listeners (mempool,
 # indexes, tip snapshot) lag behind, and how much of the pipeline drains at each end.
@@ -284,14 +284,11 @@ class Node:
     async def _relay(self) -> None:
         netsync, connmgr = self.netsync, self.connmgr  # the ones this task was started with
         assert netsync is not None and connmgr is not None
-        next_stall_check = 0.0
+        checks = PeerChecks(netsync, connmgr, self.params)  # stalls, a stale tip
         while True:
             await asyncio.sleep(RELAY_INTERVAL)
             netsync.txrelay.flush(connmgr.peers())
-            now = time.monotonic()
-            if now >= next_stall_check:
-                next_stall_check = now + STALL_CHECK_INTERVAL
-                await netsync.check_stalls()
+            await checks.run(time.monotonic())
 
     # --- lifecycle ----------------------------------------------------------------------------
     def request_stop(self, delay: float = 0.1) -> None:

@@ -1,6 +1,7 @@
-"""The operator's controls on a ``p2p.connmgr.ConnectionManager`` (Core's ``disconnectnode``,
-``setban``'s disconnections, discouragement, ``setnetworkactive``), kept apart from the
-manager's connection machinery. A mixin: ``ConnectionManager`` provides the state named below.
+"""The operator's and the node's controls on a ``p2p.connmgr.ConnectionManager`` (Core's
+``disconnectnode``, ``setban``'s disconnections, discouragement, ``setnetworkactive``, and the
+extra outbound peer tried while the tip looks stale), kept apart from the manager's connection
+machinery. A mixin: ``ConnectionManager`` provides the state named below.
 
 May import asyncio, structlog and the rest of ``p2p``.
 """
@@ -13,12 +14,19 @@ from typing import Any
 from p2p.address import canonical_address, host_of
 from p2p.banlist import BanList
 from p2p.discourage import DiscouragedHosts
-from p2p.errors import BANNED, NETWORK_OFF, InvalidAddress
+from p2p.errors import BANNED, EXTRA_OUTBOUND, NETWORK_OFF, InvalidAddress
+from p2p.outbound import OutboundUpkeep
+from p2p.peer import Peer
 from p2p.peertable import PeerTable
+from p2p.settings import ConnectionConfig
+
+MIN_CONNECT_TIME = 30.0  # Core's MINIMUM_CONNECT_TIME: a peer younger than this is not evicted
 
 
 class ConnectionControls:
+    config: ConnectionConfig
     _table: PeerTable
+    _outbound: OutboundUpkeep
     _active: asyncio.Event  # set while network activity is on
     banned: BanList
     discouraged: DiscouragedHosts
@@ -71,3 +79,34 @@ class ConnectionControls:
 
     def is_discouraged(self, address: str) -> bool:
         return self.discouraged.is_discouraged(address)
+
+    @property
+    def extra_outbound(self) -> bool:
+        return self._outbound.extra > 0
+
+    def try_extra_outbound(self, wanted: bool) -> None:
+        """Core's ``SetTryNewOutboundPeer``: while the tip looks stale, one automatic outbound
+        slot beyond ``max_outbound``, dialled at once; when it no longer does, the slot goes
+        (the extra peer stays until :meth:`evict_extra_outbound` picks one to close)."""
+        extra = 1 if wanted else 0
+        if extra != self._outbound.extra:
+            self._outbound.extra = extra
+            if wanted:
+                self._outbound.slot_freed.set()
+
+    def evict_extra_outbound(self, now: float) -> Peer | None:
+        """Core's ``EvictExtraOutboundPeers``: with more automatic outbound peers than the slots
+        allow, close the one whose last block came longest ago (one that never sent a block
+        first; the youngest on a tie), among those connected for ``MIN_CONNECT_TIME``."""
+        automatic = [
+            p for p, configured in self._table.live.items() if not (p.inbound or configured)
+        ]
+        if len(automatic) <= self.config.max_outbound + self._outbound.extra:
+            return None
+        settled = [p for p in automatic if now - p.stats.connected_at >= MIN_CONNECT_TIME]
+        if not settled:
+            return None
+        victim = min(settled, key=lambda p: (p.stats.last_block_at or 0.0, -p.stats.connected_at))
+        self.log.info("extra_outbound_evicted", peer=victim.address)
+        victim.close(EXTRA_OUTBOUND)
+        return victim

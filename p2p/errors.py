@@ -130,3 +130,6 @@ SHUTDOWN = DisconnectReason("shutdown", "node shutting down")
 BANNED = DisconnectReason("banned", "its address was banned by the operator")
 EVICTED = DisconnectReason("evicted", "its inbound slot went to a new peer (all were taken)")
 NETWORK_OFF = DisconnectReason("network_inactive", "the operator turned network activity off")
+EXTRA_OUTBOUND = DisconnectReason(
+    "extra_outbound", "one outbound peer too many, after a stale tip's extra was tried"
+)

@@ -50,6 +50,7 @@ class OutboundUpkeep:
         self.log = log
         self.rng = rng or random.Random()
         self.slot_freed = asyncio.Event()
+        self.extra = 0  # automatic slots beyond max_outbound: a stale tip's extra peer
 
     async def keep_connected(self, address: str) -> None:
         """Keep a configured peer connected, redialling with exponential backoff."""
@@ -71,7 +72,7 @@ class OutboundUpkeep:
         """Top up the automatic outbound slots from the address book."""
         while True:
             await self.active.wait()
-            free = self.config.max_outbound - self.table.automatic_outbound()
+            free = self.config.max_outbound + self.extra - self.table.automatic_outbound()
             if free > 0:
                 busy = self.table.busy_addresses()
                 busy.update(self.configured)
