@@ -117,7 +117,7 @@ class NetSync:
         # The locator starts one block below our best header, so a peer on the same best chain
         # answers with at least that header and we learn what it has (as Bitcoin Core does);
         # an empty answer would leave the peer unused for block download.
-        await self._request_headers(peer, below_best=True)
+        await self.request_headers(peer, below_best=True)
 
     async def on_peer_disconnected(self, peer: Peer, reason: DisconnectReason) -> None:
         state = self.peers.pop(peer, None)
@@ -151,7 +151,7 @@ class NetSync:
             await self.serve.on_mempool(peer)
 
     # --- headers ------------------------------------------------------------------------------
-    async def _request_headers(self, peer: Peer, *, below_best: bool = False) -> None:
+    async def request_headers(self, peer: Peer, *, below_best: bool = False) -> None:
         start = self.best_header
         if below_best and start.parent is not None:
             start = start.parent
@@ -170,7 +170,7 @@ class NetSync:
             state.unconnecting += 1
             if state.unconnecting > MAX_UNCONNECTING_HEADERS:
                 raise Misbehaving("too many headers that do not connect") from None
-            await self._request_headers(state.peer)
+            await self.request_headers(state.peer)
             return
         except ConsensusError as exc:
             raise Misbehaving(
@@ -364,7 +364,7 @@ class NetSync:
         if txs:
             await self.txrelay.on_inv(state.peer, txs)
         if any(i.type == INV_BLOCK and i.hash not in self.chain.entries for i in items):
-            await self._request_headers(state.peer)
+            await self.request_headers(state.peer)
 
     async def check_stalls(self) -> None:
         """Drop the peer that holds up the download window (``node.netstall``)."""

@@ -94,13 +94,15 @@ class ConnectionControls:
             if wanted:
                 self._outbound.slot_freed.set()
 
+    def automatic_outbound_peers(self) -> list[Peer]:
+        """The connected outbound peers that are neither configured (``--peer``) nor inbound."""
+        return [p for p, configured in self._table.live.items() if not (p.inbound or configured)]
+
     def evict_extra_outbound(self, now: float) -> Peer | None:
         """Core's ``EvictExtraOutboundPeers``: with more automatic outbound peers than the slots
         allow, close the one whose last block came longest ago (one that never sent a block
         first; the youngest on a tie), among those connected for ``MIN_CONNECT_TIME``."""
-        automatic = [
-            p for p, configured in self._table.live.items() if not (p.inbound or configured)
-        ]
+        automatic = self.automatic_outbound_peers()
         if len(automatic) <= self.config.max_outbound + self._outbound.extra:
             return None
         settled = [p for p in automatic if now - p.stats.connected_at >= MIN_CONNECT_TIME]

@@ -130,6 +130,9 @@ SHUTDOWN = DisconnectReason("shutdown", "node shutting down")
 BANNED = DisconnectReason("banned", "its address was banned by the operator")
 EVICTED = DisconnectReason("evicted", "its inbound slot went to a new peer (all were taken)")
 NETWORK_OFF = DisconnectReason("network_inactive", "the operator turned network activity off")
+CHAIN_SYNC_TIMEOUT = DisconnectReason(
+    "chain_sync_timeout", "its best chain stayed behind ours for 20 minutes; headers did not help"
+)
 EXTRA_OUTBOUND = DisconnectReason(
     "extra_outbound", "one outbound peer too many, after a stale tip's extra was tried"
 )
