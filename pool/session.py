@@ -28,8 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 
-from consensus.addresses import decode_address
-from consensus.errors import AddressError
+from pool.credentials import parse_user, password_difficulty
 from pool.errors import (
     NotSubscribed,
     OtherError,
@@ -39,7 +38,7 @@ from pool.errors import (
 )
 from pool.jobs import Job
 from pool.resume import SavedSession
-from pool.shares import MAX_WORKER_NAME, CheckedShare, check_share, parse_submit
+from pool.shares import CheckedShare, check_share, parse_submit
 from pool.vardiff import Vardiff, VardiffConfig
 from pool.wire import (
     difficulty_json,
@@ -87,20 +86,6 @@ class ShareSink(Protocol):
     it was accepted. May raise a :class:`StratumError` (e.g. the job went stale)."""
 
     async def accept_share(self, share: AcceptedShare) -> None: ...
-
-
-def parse_user(user: Any, hrp: str) -> tuple[str, str]:
-    """``ADDRESS[.WORKER]`` -> (address in lower case, worker); 24 for a bad address."""
-    if not isinstance(user, str) or not user or len(user) > MAX_WORKER_NAME:
-        raise UnauthorizedWorker("user must be ADDRESS or ADDRESS.WORKER")
-    address, _, worker = user.partition(".")
-    try:
-        decode_address(address, hrp)
-    except AddressError as exc:
-        raise UnauthorizedWorker(f"bad payout address: {exc}") from None
-    if not all(c.isalnum() or c in "-_.:@" for c in worker):
-        raise UnauthorizedWorker("worker names may use letters, digits and - _ . : @")
-    return address.lower(), worker or "default"
 
 
 class StratumSession:
@@ -329,6 +314,9 @@ class StratumSession:
             self.payout_address = self.payout_address or address
             self.last_activity = self.clock()
             self.log.info("stratum_worker_authorized", address=address, worker=worker)
+            asked = password_difficulty(params[1] if len(params) > 1 else None)
+            if asked is not None and self.vardiff.suggest(asked, self.clock()) is not None:
+                self._difficulty_changed()  # "d=N" in the password: as suggest_difficulty
         return True
 
     def _configure(self, params: list[Any]) -> dict[str, Any]:

@@ -242,6 +242,23 @@ async def test_vardiff_and_suggest_difficulty(tmp_path: Path) -> None:
         await m.close()
 
 
+async def test_a_difficulty_asked_in_the_password(tmp_path: Path) -> None:
+    """``mining.authorize [user, "x,d=0.25"]``: the first job comes at difficulty 0.25, which
+    is also vardiff's floor, as ``mining.suggest_difficulty``; a password without it, or with a
+    bad one, leaves the pool's initial difficulty."""
+    chain = FakeChain(HARD_BITS)
+    vardiff = VardiffConfig(initial_difficulty=2.0**-24, min_difficulty=2.0**-30)
+    async with running_pool(pool_config(tmp_path, vardiff=vardiff), FakeNodeClient(chain)) as pool:
+        assert pool.stratum_port is not None
+        for password, expected in (("x,d=0.25", 0.25), ("d=nonsense", 2.0**-24), ("", 2.0**-24)):
+            m = await ScriptedMiner.connect(pool.stratum_port)
+            await m.subscribe()
+            assert (await m.call("mining.authorize", [USER, password]))["result"] is True
+            job = await m.next_job()
+            assert job.difficulty == expected, password
+            await m.close()
+
+
 @pytest.mark.parametrize("abuse", ["long_line", "not_json", "flood"])
 async def test_abusive_connections_are_closed(tmp_path: Path, abuse: str) -> None:
     chain = FakeChain(HARD_BITS)
