@@ -22,6 +22,10 @@ SPEND_INPUT_SIZE = 36 + 101
 # The largest an output can encode to: array header, a 9-byte integer, a bin16 lock.
 MAX_OUTPUT_SIZE = 1 + 9 + 3 + MAX_LOCK_SIZE
 DAY = 24 * 60 * 60
+DEFAULT_MAX_FEE_RATE = 10_000
+"""The fee rate, units/byte, above which ``POST /v1/tx`` refuses a transaction unless its caller
+allows more (Core's sendrawtransaction ``maxfeerate``, 0.10 coin/kB): a guard for the caller,
+never a relay rule (``accept_one``'s ``max_fee_rate``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,9 +120,16 @@ async def read_json_object(request: web.Request, limit: int) -> dict[str, Any]:
     return data
 
 
-def json_field(data: dict[str, Any], name: str, kind: type) -> Any:
+_REQUIRED: Any = object()
+
+
+def json_field(data: dict[str, Any], name: str, kind: type, default: Any = _REQUIRED) -> Any:
+    """The body's field ``name`` of type ``kind``; absent or null: ``default`` if given, else
+    400 ``missing_field``. 400 ``bad_field`` for another type (a bool is no int)."""
     value = data.get(name)
     if value is None:
+        if default is not _REQUIRED:
+            return default
         raise bad_request("missing_field", f"body needs the field {name!r}")
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise bad_request("bad_field", f"field {name!r} must be a {kind.__name__}")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from consensus.transaction import MAX_MONEY
 from node.api.openapi_schemas import Schema, integer, string
+from node.mempool_policy import DEFAULT_MAX_FEE_RATE
 
 
 def path_param(name: str, schema: Schema, description: str) -> dict[str, Any]:
@@ -72,8 +74,10 @@ LONGPOLL = query_param(
 NODE_ADDR_COUNT = query_param("count", integer(0, 2500), "how many (default 1; 0: all)")
 FILTER_COUNT = query_param("count", integer(1, 2000), "how many headers (default 1)")
 MAX_FEE_RATE = query_param(
-    "maxfeerate", integer(0, 21 * 10**14), "refuse a fee above this many units/byte"
-    " (default 10000, Core's 0.10 coin/kB; 0: no limit)"
+    "maxfeerate",
+    integer(0, MAX_MONEY),
+    "refuse a fee above this many units/byte"
+    f" (default {DEFAULT_MAX_FEE_RATE}, Core's 0.10 coin/kB; 0: no limit)",
 )
 VERBOSE = query_param(
     "verbose", {"type": "boolean"}, "true: each as GET /v1/mempool/tx/{txid} shows it"

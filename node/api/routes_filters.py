@@ -115,9 +115,8 @@ async def scan_blocks(request: web.Request) -> web.Response:
     check_admin(request, ctx.token)
     data = await read_json_object(request, MAX_SCAN_BODY)
     locks = address_locks(data, ctx.params.hrp, MAX_SCAN_ADDRESSES)
-    given = {name: data.get(name) is not None for name in ("start_height", "stop_height")}
-    start = json_field(data, "start_height", int) if given["start_height"] else 0
-    stop = json_field(data, "stop_height", int) if given["stop_height"] else None
+    start = json_field(data, "start_height", int, 0)
+    stop = json_field(data, "stop_height", int, None)
     lock = request.app[SCAN_LOCK]
     if lock.locked():
         raise ApiError(409, "scan_in_progress", "a block scan is running; try again when it ends")
@@ -128,9 +127,7 @@ async def scan_blocks(request: web.Request) -> web.Response:
             count = min(SCAN_CHUNK, last + 1 - height)
             filters = await ctx.call(_filters_on_chain, ctx, height, count)
             relevant += await asyncio.to_thread(_matching, filters, locks)
-    return web.json_response(
-        {"from_height": first, "to_height": last, "relevant_blocks": relevant}
-    )
+    return web.json_response({"from_height": first, "to_height": last, "relevant_blocks": relevant})
 
 
 def routes() -> list[web.RouteDef]:

@@ -25,9 +25,7 @@ from node.api.inputs import parse_hash, parse_hex, parse_int, read_body
 from node.api.txlookup import BlockReader, find_confirmed, find_tx, found_json
 from node.api.views import Json, status_json
 from node.mempool_errors import AlreadyInMempool, MempoolError
-
-DEFAULT_MAX_FEE_RATE = 10_000
-"""``POST /v1/tx``'s default fee-rate limit, units/byte: Core's 0.10 coin per 1,000 bytes."""
+from node.mempool_policy import DEFAULT_MAX_FEE_RATE
 
 
 def _tx_on_chain(ctx: ApiContext, txid: bytes) -> Json:
