@@ -56,7 +56,7 @@ from seedchain.wallet_commands_setup import (
     cmd_restore,
 )
 from seedchain.wallet_secrets import MAX_SECRET_FILE, read_password, read_secret_file
-from seedchain.wallet_send_args import add_decrease_payment_option, add_send_arguments
+from seedchain.wallet_send_args import add_send_arguments
 
 __all__ = [
     "MAX_SECRET_FILE",
@@ -239,7 +239,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "bump", parents=[common], help="replace an unconfirmed send with a higher fee (RBF)"
     )
     bump.add_argument("txid", metavar="TXID")
-    add_decrease_payment_option(bump)
+    bump.add_argument(
+        "--decrease-payment",
+        action="store_true",
+        help="the payments pay the extra fee (same coins, same change); the default takes it"
+        " from the change, then from other confirmed coins",
+    )
     _unsigned(bump)
     _fee_rate(bump, "units per byte (default: the estimate, at least 1 above the original's rate)")
     bump.set_defaults(wallet_handler=cmd_bump)

@@ -1,7 +1,7 @@
 """``seedchain wallet send``'s arguments, declared and checked before the password is asked:
 the recipients (``ADDRESS AMOUNT`` pairs, ``max``, a payment URI, or ``@FILE``, a CSV file of
 them) and which of them pay the fee (``--subtract-fee``, ``--subtract-fee-from ADDRESS``:
-Bitcoin Core's ``subtractfeefromamount``); and ``bump --decrease-payment``.
+Bitcoin Core's ``subtractfeefromamount``).
 
 May import the standard library, the ``seedchain`` modules ``cli``, ``textfile`` and
 ``wallet_output``, and ``wallet`` (lazily); never ``node``, ``p2p``, ``pool`` or ``mining``.
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = [
     "SEND_ALL",
     "SendRequest",
-    "add_decrease_payment_option",
     "add_send_arguments",
     "send_request",
 ]
@@ -73,15 +72,6 @@ def add_send_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="ADDRESS",
         help="this recipient pays the fee (repeatable: those named split it)",
-    )
-
-
-def add_decrease_payment_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--decrease-payment",
-        action="store_true",
-        help="the payments pay the extra fee (same coins, same change); the default takes it"
-        " from the change, then from other confirmed coins",
     )
 
 
